@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Builds, publishes and tests Sluice (the README's test command).
+#
+#   1. dotnet build Sluice.slnx -c Release
+#   2. dotnet publish src/Sluice/Sluice.csproj -c Release -o artifacts/sluice   (exports SLUICE_BIN)
+#   3. dotnet test, one invocation per test project of Sluice.slnx, each writing
+#      artifacts/test-results/<Project>.trx  (a single `dotnet test Sluice.slnx --logger
+#      "trx;LogFileName=results.trx"` makes every project overwrite the same file, so the counts
+#      of all but the last project would be lost)
+#   4. sums the <Counters> of all .trx files.
+#
+# The very last line of output is always "N passed, N failed, N skipped".
+# Exit status is non-zero if the build/publish failed, any dotnet test invocation failed, any test
+# failed, or a test project produced no .trx / an aborted run (each counted as one failure).
+#
+# Integration tests start their own PostgreSQL (Sluice.Testing.PostgresInstance); no service needed.
+# Environment honoured/exported: SLUICE_PG_BINDIR, SLUICE_BIN, SLUICE_BIN_DIR.
+set -uo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$(pwd)"
+CONFIG=Release
+ARTIFACTS="$ROOT/artifacts"
+PUBLISH_DIR="$ARTIFACTS/sluice"
+RESULTS_DIR="$ARTIFACTS/test-results"
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+export DOTNET_GENERATE_ASPNET_CERTIFICATE=false MSBUILDDISABLENODEREUSE=1
+
+passed=0 failed=0 skipped=0 status=0
+
+finish() {
+  echo "$passed passed, $failed failed, $skipped skipped"
+  if [ "$failed" -gt 0 ]; then status=1; fi
+  exit "$status"
+}
+
+log() { echo "==> $*"; }
+
+# ---------------------------------------------------------------- PostgreSQL bindir
+if [ -z "${SLUICE_PG_BINDIR:-}" ]; then
+  bindir=""
+  if command -v pg_config >/dev/null 2>&1; then
+    bindir="$(pg_config --bindir 2>/dev/null || true)"
+  fi
+  if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
+    bindir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
+  fi
+  if [ -n "$bindir" ] && [ -x "$bindir/initdb" ]; then
+    export SLUICE_PG_BINDIR="$bindir"
+  fi
+fi
+log "SLUICE_PG_BINDIR=${SLUICE_PG_BINDIR:-<not found>}"
+
+# ---------------------------------------------------------------- build
+log "dotnet build Sluice.slnx -c $CONFIG"
+if ! dotnet build Sluice.slnx -c "$CONFIG"; then
+  echo "ERROR: build failed" >&2
+  failed=$((failed + 1)); status=1
+  finish
+fi
+
+# ---------------------------------------------------------------- publish
+log "dotnet publish src/Sluice/Sluice.csproj -c $CONFIG -o artifacts/sluice"
+rm -rf "$PUBLISH_DIR"
+if dotnet publish src/Sluice/Sluice.csproj -c "$CONFIG" -o "$PUBLISH_DIR"; then
+  chmod -R a+rX "$ARTIFACTS" 2>/dev/null || true
+  export SLUICE_BIN="$PUBLISH_DIR/sluice"
+  # Programs run as the unprivileged `postgres` user (when we are root) need a path they can traverse.
+  export SLUICE_BIN_DIR="$PUBLISH_DIR"
+  if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 \
+     && ! runuser -u postgres -- test -x "$PUBLISH_DIR/sluice" 2>/dev/null; then
+    copy="/tmp/sluice-bin"
+    rm -rf "$copy" && mkdir -p "$copy" && cp -a "$PUBLISH_DIR/." "$copy/" && chmod -R a+rX "$copy"
+    chmod 0755 "$copy"
+    export SLUICE_BIN_DIR="$copy"
+    log "repo not traversable by postgres; copied binary to $copy"
+  fi
+  log "SLUICE_BIN=$SLUICE_BIN SLUICE_BIN_DIR=$SLUICE_BIN_DIR"
+else
+  echo "ERROR: publish failed (integration tests needing the sluice binary will fail)" >&2
+  failed=$((failed + 1)); status=1
+fi
+
+# ---------------------------------------------------------------- test
+rm -rf "$RESULTS_DIR"
+mkdir -p "$RESULTS_DIR"
+
+# Test projects = projects of the solution whose csproj says IsTestProject=true.
+mapfile -t projects < <(grep -o 'Path="[^"]*\.csproj"' Sluice.slnx | sed 's/^Path="//; s/"$//' \
+  | while read -r p; do grep -qi '<IsTestProject>[[:space:]]*true' "$p" 2>/dev/null && echo "$p"; done)
+if [ "${#projects[@]}" -eq 0 ]; then
+  echo "ERROR: no test projects found in Sluice.slnx" >&2
+  failed=$((failed + 1)); status=1
+  finish
+fi
+
+attr() { # attr <name> <element-text>
+  local v
+  v="$(printf '%s' "$2" | sed -n "s/.*[[:space:]]$1=\"\([0-9]*\)\".*/\1/p")"
+  echo "${v:-0}"
+}
+
+for proj in "${projects[@]}"; do
+  name="$(basename "$proj" .csproj)"
+  trx="$RESULTS_DIR/$name.trx"
+  log "dotnet test $proj"
+  dotnet test "$proj" -c "$CONFIG" --no-build \
+    --logger "trx;LogFileName=$name.trx" --results-directory "$RESULTS_DIR" \
+    --blame-hang-timeout 15m --blame-hang-dump-type none
+  rc=$?
+  if [ "$rc" -ne 0 ]; then status=1; fi
+
+  if [ ! -s "$trx" ]; then
+    echo "ERROR: $name produced no results file (test run crashed?), dotnet test exit code $rc" >&2
+    failed=$((failed + 1)); status=1
+    continue
+  fi
+  counters="$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)"
+  outcome="$(grep -o '<ResultSummary outcome="[^"]*"' "$trx" | head -n 1 | sed 's/.*outcome="//; s/"$//')"
+  t=$(attr total "$counters"); e=$(attr executed "$counters"); p=$(attr passed "$counters")
+  f=$(( $(attr failed "$counters") + $(attr error "$counters") + $(attr timeout "$counters") + $(attr aborted "$counters") ))
+  s=$(( t - e )); [ "$s" -lt 0 ] && s=0
+  if [ "$f" -eq 0 ] && { [ "$outcome" != "Completed" ] || [ "$rc" -ne 0 ]; }; then
+    echo "ERROR: $name run outcome '$outcome' (exit $rc) with no failed test: counting the aborted run as a failure" >&2
+    f=1
+  fi
+  echo "    $name: $p passed, $f failed, $s skipped (outcome $outcome, exit $rc)"
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+done
+
+# Stop PostgreSQL clusters orphaned by a crashed test host (Sluice.Testing.PostgresInstance dirs whose
+# owner process is gone); normally the fixture stops its cluster itself.
+for d in /tmp/sluice-pg-*; do
+  [ -f "$d/owner.pid" ] || continue
+  owner="$(cat "$d/owner.pid" 2>/dev/null || true)"
+  if [ -n "$owner" ] && [ ! -d "/proc/$owner" ]; then
+    if [ -f "$d/data/postmaster.pid" ] && [ -n "${SLUICE_PG_BINDIR:-}" ]; then
+      if [ "$(id -u)" = 0 ]; then
+        runuser -u postgres -- "$SLUICE_PG_BINDIR/pg_ctl" stop -D "$d/data" -m immediate -s >/dev/null 2>&1 || true
+      else
+        "$SLUICE_PG_BINDIR/pg_ctl" stop -D "$d/data" -m immediate -s >/dev/null 2>&1 || true
+      fi
+    fi
+    rm -rf "$d"
+  fi
+done
+
+finish

@@ -1,0 +1,226 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Sluice.Auth;
+using Sluice.Config;
+using Sluice.Diagnostics;
+using Sluice.Pooling;
+using Sluice.Transport;
+
+namespace Sluice.Hosting;
+
+/// <summary>
+/// The running pooler: the current config snapshot, the listeners, the pools and the clients. Config and
+/// auth_file are immutable snapshots swapped atomically, so connections read them without locks.
+/// </summary>
+public sealed class Pooler : IAsyncDisposable
+{
+    private readonly List<Listener> _listeners = [];
+    private readonly ConcurrentDictionary<long, ClientConnection> _clients = new();
+    private readonly ConcurrentDictionary<string, DatabaseEntry> _autoDatabases = new(StringComparer.Ordinal);
+    private volatile PoolerConfig _config;
+    private volatile AuthFile _authFile = AuthFile.Empty;
+    private int _clientCount;
+    private volatile bool _stopping;
+
+    public Pooler(PoolerConfig config, ILoggerFactory loggerFactory, TimeProvider? time = null)
+    {
+        _config = config;
+        Time = time ?? TimeProvider.System;
+        Logger = loggerFactory.CreateLogger("Sluice");
+        Tracked = new TrackedParameters(config.TrackExtraParameters);
+        Pools = new PoolRegistry(this);
+        Cancels = new CancelRegistry(Logger);
+    }
+
+    public PoolerConfig Config => _config;
+
+    public TimeProvider Time { get; }
+
+    /// <summary>Where the listeners are bound (tests bind port 0 and read the real port here).</summary>
+    public IReadOnlyList<EndPoint> Endpoints => _listeners.Select(l => l.LocalEndPoint).ToArray();
+
+    /// <summary>Logged-in and logging-in clients counted against max_client_conn.</summary>
+    public int ClientCount => Volatile.Read(ref _clientCount);
+
+    internal ILogger Logger { get; }
+
+    internal AuthFile AuthFile => _authFile;
+
+    internal TrackedParameters Tracked { get; }
+
+    internal PoolRegistry Pools { get; }
+
+    internal CancelRegistry Cancels { get; }
+
+    public Task StartAsync()
+    {
+        var config = _config;
+        _authFile = LoadAuthFile(config);
+        Bind(config);
+        if (_listeners.Count == 0)
+        {
+            throw new IOException("no listening address could be bound (set listen_addr or unix_socket_dir)");
+        }
+        foreach (var listener in _listeners)
+        {
+            Log.Listening(Logger, listener.Description);
+            listener.Start();
+        }
+        Log.ProcessUp(Logger, Version.Text, Environment.Version.ToString());
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Stops accepting, closes every client and server: SIGQUIT / SHUTDOWN semantics.</summary>
+    public ValueTask DisposeAsync()
+    {
+        _stopping = true;
+        foreach (var listener in _listeners)
+        {
+            listener.Dispose();
+        }
+        _listeners.Clear();
+        foreach (var client in _clients.Values)
+        {
+            client.Disconnect("pooler is shutting down", Protocol.SqlState.AdminShutdown);
+        }
+        foreach (var pool in Pools.All)
+        {
+            pool.CloseIdle("pooler is shutting down");
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Applies a new config snapshot and auth_file (RELOAD / SIGHUP); connected clients keep working.</summary>
+    public void Reload(PoolerConfig config)
+    {
+        var authFile = LoadAuthFile(config);
+        _config = config;
+        _authFile = authFile;
+        _autoDatabases.Clear();
+        foreach (var pool in Pools.All)
+        {
+            var database = FindDatabase(pool.Key.Database);
+            if (database is not null)
+            {
+                config.Users.TryGetValue(pool.ServerUser, out var user);
+                pool.Reconfigure(database, PoolSettings.Resolve(config, database, user));
+            }
+        }
+    }
+
+    internal DatabaseEntry? FindDatabase(string name)
+    {
+        var config = _config;
+        if (config.Databases.TryGetValue(name, out var entry))
+        {
+            return entry;
+        }
+        if (config.FallbackDatabase is { } fallback)
+        {
+            // The '*' entry serves any name: "bar" behaves like "bar = <fallback> dbname=bar".
+            return _autoDatabases.GetOrAdd(name, static (n, f) => DatabaseEntry.Parse(n, f.ConnectionString), fallback);
+        }
+        return null;
+    }
+
+    internal bool TryAdmitClient(ClientConnection client)
+    {
+        if (_stopping)
+        {
+            return false;
+        }
+        var count = Interlocked.Increment(ref _clientCount);
+        if (count > _config.MaxClientConn)
+        {
+            Interlocked.Decrement(ref _clientCount);
+            return false;
+        }
+        _clients[client.Id] = client;
+        return true;
+    }
+
+    internal void ClientClosed(ClientConnection client)
+    {
+        if (_clients.TryRemove(client.Id, out _))
+        {
+            Interlocked.Decrement(ref _clientCount);
+        }
+    }
+
+    private void OnAccepted(Socket socket, bool isUnix)
+    {
+        if (_stopping)
+        {
+            socket.CloseQuietly();
+            return;
+        }
+        if (!isUnix)
+        {
+            socket.ConfigureTcp(_config.TcpKeepalive);
+        }
+        var client = new ClientConnection(this, socket, isUnix);
+        _ = client.RunAsync();
+    }
+
+    private void Bind(PoolerConfig config)
+    {
+        foreach (var address in ExpandListenAddresses(config.ListenAddr))
+        {
+            var endPoint = new IPEndPoint(address, config.ListenPort);
+            try
+            {
+                _listeners.Add(Listener.BindTcp(endPoint, config.ListenBacklog, config.SoReuseport, OnAccepted, Logger));
+            }
+            catch (SocketException e)
+            {
+                Log.ListenFailed(Logger, endPoint.ToString(), e.Message);
+                if (config.ListenAddr.Count == 1 && config.ListenAddr[0] != "*")
+                {
+                    throw new IOException($"cannot listen on {endPoint}: {e.Message}", e);
+                }
+            }
+        }
+        if (!string.IsNullOrEmpty(config.UnixSocketDir))
+        {
+            var port = config.ListenPort == 0 && _listeners.Count > 0 ? ((IPEndPoint)_listeners[0].LocalEndPoint).Port : config.ListenPort;
+            var dir = config.UnixSocketDir;
+            var path = dir.StartsWith('@') ? "\0" + dir[1..] + $"/.s.PGSQL.{port}" : Path.Combine(dir, $".s.PGSQL.{port}");
+            _listeners.Add(Listener.BindUnix(path, config.UnixSocketMode, config.ListenBacklog, OnAccepted, Logger));
+        }
+    }
+
+    private static IEnumerable<IPAddress> ExpandListenAddresses(IReadOnlyList<string> addresses)
+    {
+        foreach (var text in addresses)
+        {
+            var trimmed = text.Trim();
+            if (trimmed.Length == 0)
+            {
+                continue;
+            }
+            if (trimmed == "*")
+            {
+                yield return IPAddress.Any;
+                if (Socket.OSSupportsIPv6)
+                {
+                    yield return IPAddress.IPv6Any;
+                }
+                continue;
+            }
+            if (IPAddress.TryParse(trimmed, out var literal))
+            {
+                yield return literal;
+                continue;
+            }
+            foreach (var resolved in Dns.GetHostAddresses(trimmed))
+            {
+                yield return resolved;
+            }
+        }
+    }
+
+    private static AuthFile LoadAuthFile(PoolerConfig config) =>
+        string.IsNullOrEmpty(config.AuthFile) ? AuthFile.Empty : AuthFile.Load(config.AuthFile);
+}

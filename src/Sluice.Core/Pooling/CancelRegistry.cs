@@ -1,0 +1,72 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Sluice.Diagnostics;
+using Sluice.Protocol;
+using Sluice.Transport;
+
+namespace Sluice.Pooling;
+
+/// <summary>
+/// Maps the BackendKeyData Sluice gave each client to that client, so a CancelRequest (which arrives on a
+/// new connection) reaches the server the client is using at that moment.
+/// </summary>
+internal sealed class CancelRegistry(ILogger logger)
+{
+    private readonly ConcurrentDictionary<long, ClientConnection> _clients = new();
+
+    public (int ProcessId, int SecretKey) Register(ClientConnection client)
+    {
+        while (true)
+        {
+            // PgBouncer clears the top bit so the "pid" looks like a positive process id to clients.
+            var pid = ClientConnection.RandomInt() & 0x7FFFFFFF;
+            var key = ClientConnection.RandomInt();
+            if (pid != 0 && _clients.TryAdd(Combine(pid, key), client))
+            {
+                return (pid, key);
+            }
+        }
+    }
+
+    public void Remove(ClientConnection client) =>
+        _clients.TryRemove(new KeyValuePair<long, ClientConnection>(Combine(client.CancelProcessId, client.CancelSecretKey), client));
+
+    public async Task ForwardAsync(int processId, int secretKey)
+    {
+        if (!_clients.TryGetValue(Combine(processId, secretKey), out var client))
+        {
+            Log.CancelDropped(logger, "no client with that key");
+            return;
+        }
+        var server = client.Server;
+        if (server is null)
+        {
+            Log.CancelDropped(logger, "cancel request for idle client");
+            return;
+        }
+        var endPoint = server.ConnectEndPoint;
+        using var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, endPoint.AddressFamily == AddressFamily.Unix ? ProtocolType.Unspecified : ProtocolType.Tcp);
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
+            var b = new MessageBuilder(16);
+            FrontendMessages.WriteCancelRequest(b, server.BackendProcessId, server.BackendSecretKey);
+            await socket.SendAsync(b.Written, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+            // PostgreSQL closes the connection once it has processed the request.
+            await socket.ReceiveAsync(new byte[1], SocketFlags.None, timeout.Token).ConfigureAwait(false);
+            Log.CancelForwarded(logger, server.Peer);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        {
+            Log.CancelDropped(logger, e.Message);
+        }
+        finally
+        {
+            socket.CloseQuietly();
+        }
+    }
+
+    private static long Combine(int pid, int key) => ((long)pid << 32) | (uint)key;
+}

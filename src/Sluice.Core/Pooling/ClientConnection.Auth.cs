@@ -1,0 +1,175 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using Sluice.Auth;
+using Sluice.Config;
+using Sluice.Protocol;
+using Sluice.Transport;
+
+namespace Sluice.Pooling;
+
+internal sealed partial class ClientConnection
+{
+    /// <summary>What a successful login leaves behind: the ClientKey for SCRAM pass-through, if any.</summary>
+    private sealed record AuthResult(byte[]? ScramClientKey);
+
+    private static readonly AuthResult Authenticated = new((byte[]?)null);
+
+    /// <summary>Authenticates the client per auth_type against auth_file. Returns null after disconnecting it.</summary>
+    private async Task<AuthResult?> AuthenticateAsync(LoginReader reader, PoolerConfig config, string user, bool forcedUser, CancellationToken token)
+    {
+        var known = Pooler.AuthFile.TryGet(user, out var secret);
+        switch (config.AuthType)
+        {
+            case AuthType.Any:
+                return Authenticated;
+            case AuthType.Trust:
+                if (!known && !forcedUser)
+                {
+                    Disconnect($"no such user: {user}", SqlState.InvalidAuthorizationSpecification);
+                    return null;
+                }
+                return Authenticated;
+            case AuthType.Plain:
+                return await CleartextAsync(reader, user, known ? secret : null, token).ConfigureAwait(false);
+            case AuthType.Md5 when !known || secret is not ScramSecret:
+                return await Md5Async(reader, user, known ? secret : null, token).ConfigureAwait(false);
+            case AuthType.Md5:
+            case AuthType.ScramSha256:
+                return await ScramAsync(reader, user, known ? secret : null, config, token).ConfigureAwait(false);
+            default:
+                Disconnect($"auth_type {config.AuthType} is not supported by this version of Sluice", SqlState.FeatureNotSupported);
+                return null;
+        }
+    }
+
+    private async Task<AuthResult?> CleartextAsync(LoginReader reader, string user, PasswordSecret? secret, CancellationToken token)
+    {
+        var b = new MessageBuilder();
+        BackendMessages.WriteAuthentication(b, AuthRequest.CleartextPassword);
+        await _socket.SendAsync(b.Written, System.Net.Sockets.SocketFlags.None, token).ConfigureAwait(false);
+        var password = await ReadPasswordAsync(reader, token).ConfigureAwait(false);
+        if (password is null)
+        {
+            return null;
+        }
+        var text = Encoding.UTF8.GetString(password);
+        var ok = secret switch
+        {
+            PlainSecret plain => FixedTimeEquals(plain.Password, text),
+            Md5Secret md5 => FixedTimeEquals(md5.Hash, Md5Auth.HashPassword(text, user)),
+            ScramSecret scram => ScramMatches(scram, text),
+            _ => false,
+        };
+        return ok && text.Length > 0 ? Authenticated : FailPassword(user);
+    }
+
+    private async Task<AuthResult?> Md5Async(LoginReader reader, string user, PasswordSecret? secret, CancellationToken token)
+    {
+        var salt = RandomNumberGenerator.GetBytes(4);
+        var b = new MessageBuilder();
+        BackendMessages.WriteAuthentication(b, AuthRequest.Md5Password, salt);
+        await _socket.SendAsync(b.Written, System.Net.Sockets.SocketFlags.None, token).ConfigureAwait(false);
+        var response = await ReadPasswordAsync(reader, token).ConfigureAwait(false);
+        if (response is null)
+        {
+            return null;
+        }
+        // Unknown users go through the same exchange, so a client cannot tell which users exist.
+        return secret is not null && Md5Auth.Verify(secret, user, salt, response.AsSpan().TrimEnd((byte)0)) ? Authenticated : FailPassword(user);
+    }
+
+    private async Task<AuthResult?> ScramAsync(LoginReader reader, string user, PasswordSecret? secret, PoolerConfig config, CancellationToken token)
+    {
+        var stored = secret switch
+        {
+            ScramSecret scram => scram,
+            PlainSecret plain => ScramSecret.ForPlainPassword(user, plain.Password, config.ScramIterations),
+            _ => null,
+        };
+        // An unknown user (or an md5 secret, which cannot do SCRAM) gets a mock exchange that always fails.
+        var exchange = new ScramServerExchange(stored ?? ScramSecret.CreateMock(user, config.ScramIterations));
+        await _socket.SendAsync(Pregenerated.SaslScramSha256, System.Net.Sockets.SocketFlags.None, token).ConfigureAwait(false);
+
+        var initial = await ReadPasswordAsync(reader, token).ConfigureAwait(false);
+        if (initial is null)
+        {
+            return null;
+        }
+        var mechanismEnd = Array.IndexOf(initial, (byte)0);
+        if (mechanismEnd < 0 || initial.Length < mechanismEnd + 5)
+        {
+            Disconnect("malformed SASLInitialResponse", SqlState.ProtocolViolation);
+            return null;
+        }
+        var mechanism = Encoding.ASCII.GetString(initial, 0, mechanismEnd);
+        if (mechanism != "SCRAM-SHA-256")
+        {
+            Disconnect("client selected an invalid SASL authentication mechanism", SqlState.ProtocolViolation);
+            return null;
+        }
+        var dataLength = BinaryPrimitives.ReadInt32BigEndian(initial.AsSpan(mechanismEnd + 1));
+        var data = initial.AsSpan(mechanismEnd + 5);
+        if (dataLength != data.Length || !exchange.TryHandleClientFirst(data, out var serverFirst, out var firstError))
+        {
+            Disconnect("malformed SCRAM message", SqlState.ProtocolViolation);
+            return null;
+        }
+        _ = firstError;
+        var b = new MessageBuilder();
+        BackendMessages.WriteAuthentication(b, AuthRequest.SaslContinue, serverFirst);
+        await _socket.SendAsync(b.Written, System.Net.Sockets.SocketFlags.None, token).ConfigureAwait(false);
+
+        var final = await ReadPasswordAsync(reader, token).ConfigureAwait(false);
+        if (final is null)
+        {
+            return null;
+        }
+        if (!exchange.TryHandleClientFinal(final, out var serverFinal, out _) || stored is null)
+        {
+            return FailPassword(user);
+        }
+        b.Clear();
+        BackendMessages.WriteAuthentication(b, AuthRequest.SaslFinal, serverFinal);
+        await _socket.SendAsync(b.Written, System.Net.Sockets.SocketFlags.None, token).ConfigureAwait(false);
+        // Only a stored SCRAM secret lets the recovered ClientKey log in to PostgreSQL (pass-through).
+        return new AuthResult(secret is ScramSecret ? exchange.RecoveredClientKey : null);
+    }
+
+    /// <summary>Reads a 'p' message (password, SASL response); anything else ends the login.</summary>
+    private async Task<byte[]?> ReadPasswordAsync(LoginReader reader, CancellationToken token)
+    {
+        var (ok, code, body) = await reader.ReadTypedAsync(token).ConfigureAwait(false);
+        if (!ok)
+        {
+            Disconnect("client unexpected eof", null);
+            return null;
+        }
+        if (code != FrontendCode.Password)
+        {
+            Disconnect($"expected password message, got '{(char)code}'", SqlState.ProtocolViolation);
+            return null;
+        }
+        // PasswordMessage is NUL-terminated; SASL messages are not.
+        return body;
+    }
+
+    private AuthResult? FailPassword(string user)
+    {
+        Disconnect($"password authentication failed for user \"{user}\"", SqlState.InvalidPassword);
+        return null;
+    }
+
+    private static bool FixedTimeEquals(string expected, string actual)
+    {
+        var a = Encoding.UTF8.GetBytes(expected);
+        var b = Encoding.UTF8.GetBytes(actual.TrimEnd('\0'));
+        return CryptographicOperations.FixedTimeEquals(a, b);
+    }
+
+    private static bool ScramMatches(ScramSecret stored, string password)
+    {
+        var derived = ScramSecret.FromPassword(password.TrimEnd('\0'), stored.Salt, stored.Iterations);
+        return CryptographicOperations.FixedTimeEquals(derived.StoredKey, stored.StoredKey);
+    }
+}

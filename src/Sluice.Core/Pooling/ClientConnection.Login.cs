@@ -1,0 +1,245 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using Sluice.Config;
+using Sluice.Diagnostics;
+using Sluice.Protocol;
+using Sluice.Transport;
+
+namespace Sluice.Pooling;
+
+internal sealed partial class ClientConnection
+{
+    /// <summary>
+    /// Startup packet, authentication and welcome. Returns bytes the client sent after its login, or null
+    /// when the connection ended here (error, cancel request).
+    /// </summary>
+    private async Task<byte[]?> LoginAsync()
+    {
+        var config = Pooler.Config;
+        using var timeout = new CancellationTokenSource(config.ClientLoginTimeout > TimeSpan.Zero ? config.ClientLoginTimeout : Timeout.InfiniteTimeSpan, Pooler.Time);
+        var token = timeout.Token;
+        var reader = new LoginReader(_socket, StartupCode.MaxStartupPacketLength);
+
+        StartupPacket? startup = null;
+        while (startup is null)
+        {
+            var body = await reader.ReadUntypedAsync(token).ConfigureAwait(false);
+            if (body is null)
+            {
+                Disconnect("client unexpected eof", null);
+                return null;
+            }
+            var code = BinaryPrimitives.ReadInt32BigEndian(body);
+            switch (code)
+            {
+                case StartupCode.SslRequest:
+                case StartupCode.GssEncRequest:
+                    // TLS and GSS encryption to clients are not offered: 'N' makes libpq continue in plain text.
+                    await _socket.SendAsync(Pregenerated.SslRefused, System.Net.Sockets.SocketFlags.None, token).ConfigureAwait(false);
+                    continue;
+                case StartupCode.CancelRequest when body.Length == 12:
+                    await Pooler.Cancels.ForwardAsync(BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(4)), BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(8))).ConfigureAwait(false);
+                    Disconnect("cancel request", null);
+                    return null;
+            }
+            if (code >> 16 != 3)
+            {
+                Disconnect(code >> 16 == 2 ? "old V2 protocol not supported" : "unsupported protocol version", SqlState.ProtocolViolation);
+                return null;
+            }
+            startup = StartupPacket.TryParse(body, out var error);
+            if (startup is null)
+            {
+                Disconnect(error!, SqlState.ProtocolViolation);
+                return null;
+            }
+        }
+
+        var user = startup["user"];
+        if (string.IsNullOrEmpty(user))
+        {
+            Disconnect("no username supplied", SqlState.ProtocolViolation);
+            return null;
+        }
+        var database = startup["database"];
+        if (string.IsNullOrEmpty(database))
+        {
+            database = user;
+        }
+        Peer = $"{Peer.Split(':')[0]}: {database}/{user}@{DescribeRemote(_socket, IsUnixSocket)}";
+
+        var unsupportedProtocolOptions = new List<string>();
+        if (!CheckStartupParameters(startup, config, unsupportedProtocolOptions, out var startupError))
+        {
+            Disconnect(startupError!, SqlState.ProtocolViolation);
+            return null;
+        }
+
+        if (!Pooler.TryAdmitClient(this))
+        {
+            Disconnect("no more connections allowed (max_client_conn)", SqlState.TooManyConnections);
+            return null;
+        }
+
+        var dbEntry = Pooler.FindDatabase(database);
+        var forcedUser = dbEntry is not null && !string.IsNullOrEmpty(dbEntry.User);
+        var authResult = await AuthenticateAsync(reader, config, user, forcedUser, token).ConfigureAwait(false);
+        if (authResult is null)
+        {
+            return null;
+        }
+        if (dbEntry is null)
+        {
+            Disconnect($"no such database: {database}", SqlState.InvalidCatalogName);
+            return null;
+        }
+
+        config.Users.TryGetValue(forcedUser ? dbEntry.User! : user, out var userEntry);
+        var pool = Pooler.Pools.GetOrCreate(dbEntry, forcedUser ? dbEntry.User! : user, userEntry);
+        if (authResult.ScramClientKey is { } clientKey && !forcedUser)
+        {
+            pool.ScramClientKey = clientKey;
+        }
+        Pool = pool;
+        PoolMode = pool.Settings.Mode;
+        pool.ClientJoined();
+        if (config.LogConnections)
+        {
+            Log.ClientLogin(Pooler.Logger, Peer, database, user);
+        }
+
+        // The welcome carries the server's parameters, so a pool that never logged in opens a server first.
+        if (pool.ServerParameters is null)
+        {
+            var server = await AcquireServerForWelcomeAsync(pool).ConfigureAwait(false);
+            if (server is null)
+            {
+                return null;
+            }
+        }
+
+        InitParameters(pool, startup);
+        (CancelProcessId, CancelSecretKey) = Pooler.Cancels.Register(this);
+        await SendWelcomeAsync(pool, unsupportedProtocolOptions, startup.MinorVersion, token).ConfigureAwait(false);
+        return reader.Leftover.ToArray();
+    }
+
+    private async Task<ServerConnection?> AcquireServerForWelcomeAsync(Pool pool)
+    {
+        ServerConnection server;
+        try
+        {
+            server = await pool.AcquireAsync(this).ConfigureAwait(false);
+        }
+        catch (ServerLoginException e)
+        {
+            Disconnect(e.Error.Message, e.Error.SqlState);
+            return null;
+        }
+        // Hand it straight back: the client has not asked for anything yet.
+        if (server.TryUnlink(this, out _))
+        {
+            pool.Release(server);
+        }
+        else
+        {
+            server.Close("unclean server at login");
+        }
+        return server;
+    }
+
+    private bool CheckStartupParameters(StartupPacket startup, PoolerConfig config, List<string> unsupportedProtocolOptions, out string? error)
+    {
+        error = null;
+        foreach (var (key, value) in startup.Parameters)
+        {
+            switch (key)
+            {
+                case "user":
+                case "database":
+                case "application_name":
+                case "options" when string.IsNullOrWhiteSpace(value):
+                    continue;
+                case "replication":
+                    error = "replication connections are not supported";
+                    return false;
+            }
+            if (key.StartsWith("_pq_.", StringComparison.Ordinal))
+            {
+                unsupportedProtocolOptions.Add(key);
+                continue;
+            }
+            if (Pooler.Tracked.IndexOf(key) >= 0 || Contains(config.IgnoreStartupParameters, key))
+            {
+                continue;
+            }
+            if (key == "options" && Contains(config.IgnoreStartupParameters, "options"))
+            {
+                continue;
+            }
+            error = $"unsupported startup parameter: {key}";
+            return false;
+        }
+        return true;
+    }
+
+    private static bool Contains(IReadOnlyList<string> list, string value)
+    {
+        foreach (var item in list)
+        {
+            if (string.Equals(item, value, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void InitParameters(Pool pool, StartupPacket startup)
+    {
+        var tracked = Pooler.Tracked;
+        var values = tracked.NewValues();
+        if (pool.ServerParameters is { } serverParameters)
+        {
+            foreach (var (name, value) in serverParameters)
+            {
+                var index = tracked.IndexOf(name);
+                if (index >= 0)
+                {
+                    values[index] = value;
+                }
+            }
+        }
+        foreach (var (name, value) in startup.Parameters)
+        {
+            var index = tracked.IndexOf(name);
+            if (index >= 0)
+            {
+                values[index] = value;
+            }
+        }
+        Parameters = values;
+    }
+
+    private async Task SendWelcomeAsync(Pool pool, List<string> unsupportedProtocolOptions, int requestedMinor, CancellationToken token)
+    {
+        var b = new MessageBuilder(512);
+        if (requestedMinor > 0 || unsupportedProtocolOptions.Count > 0)
+        {
+            BackendMessages.WriteNegotiateProtocolVersion(b, 0, unsupportedProtocolOptions);
+        }
+        b.WriteBytes(Pregenerated.AuthenticationOk);
+        var tracked = Pooler.Tracked;
+        foreach (var (name, value) in pool.ServerParameters ?? [])
+        {
+            var index = tracked.IndexOf(name);
+            BackendMessages.WriteParameterStatus(b, name, index >= 0 && Parameters[index] is { } own ? own : value);
+        }
+        BackendMessages.WriteBackendKeyData(b, CancelProcessId, CancelSecretKey);
+        b.WriteBytes(Pregenerated.ReadyForQueryIdle);
+        await _socket.SendAsync(b.Written, System.Net.Sockets.SocketFlags.None, token).ConfigureAwait(false);
+    }
+
+    /// <summary>Random bytes for salts and keys come from the cryptographic RNG: cancel keys must not be guessable.</summary>
+    internal static int RandomInt() => BinaryPrimitives.ReadInt32BigEndian(RandomNumberGenerator.GetBytes(4));
+}

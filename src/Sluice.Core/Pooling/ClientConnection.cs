@@ -1,0 +1,468 @@
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Sluice.Config;
+using Sluice.Diagnostics;
+using Sluice.Hosting;
+using Sluice.Protocol;
+using Sluice.Transport;
+
+namespace Sluice.Pooling;
+
+/// <summary>
+/// One client connection. Its loop reads client messages, gets a server when a transaction starts and
+/// forwards the bytes as they came; the server's read loop sends the replies back and decides when the
+/// transaction is over.
+/// </summary>
+internal sealed partial class ClientConnection
+{
+    private static long s_nextId;
+
+    private readonly Socket _socket;
+    private volatile ClientState _state = ClientState.Login;
+    private volatile ServerConnection? _server;
+    private int _closed;
+    private string? _closeReason;
+
+    public ClientConnection(Pooler pooler, Socket socket, bool isUnixSocket)
+    {
+        Pooler = pooler;
+        _socket = socket;
+        IsUnixSocket = isUnixSocket;
+        Id = Interlocked.Increment(ref s_nextId);
+        WaitNode = new LinkedListNode<ClientConnection>(this);
+        ConnectTimestamp = pooler.Time.GetTimestamp();
+        Peer = $"C-{Id}: {DescribeRemote(socket, isUnixSocket)}";
+    }
+
+    public long Id { get; }
+
+    public Pooler Pooler { get; }
+
+    public bool IsUnixSocket { get; }
+
+    /// <summary>Log prefix, like PgBouncer's <c>C-0x…: db/user@host:port</c>.</summary>
+    public string Peer { get; private set; }
+
+    public ClientState State => _state;
+
+    public Pool? Pool { get; private set; }
+
+    public PoolMode PoolMode { get; private set; }
+
+    public ServerConnection? Server => _server;
+
+    public long ConnectTimestamp { get; }
+
+    /// <summary>The client's values of the tracked parameters, re-applied to any server it is given.</summary>
+    public string?[] Parameters { get; private set; } = [];
+
+    public int CancelProcessId { get; private set; }
+
+    public int CancelSecretKey { get; private set; }
+
+    public TransactionStatus LastStatus { get; private set; } = TransactionStatus.Idle;
+
+    public async Task RunAsync()
+    {
+        var counted = false;
+        try
+        {
+            var leftover = await LoginAsync().ConfigureAwait(false);
+            if (leftover is null)
+            {
+                return;
+            }
+            counted = true;
+            _state = ClientState.Idle;
+            await ForwardLoopAsync(leftover).ConfigureAwait(false);
+        }
+        catch (ProtocolViolationException e)
+        {
+            Disconnect(e.Message, SqlState.ProtocolViolation);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            Disconnect(e is OperationCanceledException ? "client_login_timeout" : "client unexpected eof", null);
+        }
+        catch (Exception e)
+        {
+            Log.UnexpectedError(Pooler.Logger, "client loop", e);
+            Disconnect("internal error", SqlState.ProtocolViolation);
+        }
+        finally
+        {
+            Cleanup(counted);
+        }
+    }
+
+    private async Task ForwardLoopAsync(byte[] leftover)
+    {
+        byte[]? buffer = null;
+        var filled = 0;
+        var skip = 0;
+        var maxPacket = Pooler.Config.MaxPacketSize;
+        if (leftover.Length > 0)
+        {
+            buffer = BufferPool.Rent(Math.Max(BufferPool.DefaultSize, leftover.Length));
+            leftover.CopyTo(buffer, 0);
+            filled = leftover.Length;
+        }
+        try
+        {
+            var readMore = filled == 0;
+            while (_closed == 0)
+            {
+                if (readMore)
+                {
+                    if (filled == 0)
+                    {
+                        BufferPool.Return(buffer);
+                        buffer = null;
+                        // Wait for the next query holding no buffer: idle clients cost no memory.
+                        await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
+                        buffer = BufferPool.Rent();
+                    }
+                    else if (filled == buffer!.Length)
+                    {
+                        buffer = BufferPool.Grow(buffer, filled, filled * 2);
+                    }
+                    var n = await _socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None).ConfigureAwait(false);
+                    if (n == 0)
+                    {
+                        Disconnect("client unexpected eof", null);
+                        return;
+                    }
+                    filled += n;
+                }
+                readMore = true;
+
+                // Scan the headers: count the messages that each expect a ReadyForQuery, note a Terminate.
+                var pos = 0;
+                var syncs = 0;
+                var unsyncedTail = false;
+                var terminate = false;
+                while (pos < filled)
+                {
+                    if (skip > 0)
+                    {
+                        var take = Math.Min(skip, filled - pos);
+                        pos += take;
+                        skip -= take;
+                        continue;
+                    }
+                    if (filled - pos < MessageHeader.Size)
+                    {
+                        break;
+                    }
+                    if (!MessageHeader.TryRead(buffer!.AsSpan(pos), maxPacket, out var code, out var size))
+                    {
+                        throw new ProtocolViolationException("invalid packet length");
+                    }
+                    switch (code)
+                    {
+                        case FrontendCode.Terminate:
+                            terminate = true;
+                            break;
+                        case FrontendCode.Query:
+                        case FrontendCode.Sync:
+                        case FrontendCode.FunctionCall:
+                            syncs++;
+                            unsyncedTail = false;
+                            break;
+                        case FrontendCode.Parse:
+                        case FrontendCode.Bind:
+                        case FrontendCode.Describe:
+                        case FrontendCode.Execute:
+                        case FrontendCode.Close:
+                        case FrontendCode.Flush:
+                            unsyncedTail = true;
+                            break;
+                    }
+                    if (terminate)
+                    {
+                        break;
+                    }
+                    var available = filled - pos;
+                    if (size > available)
+                    {
+                        skip = size - available;
+                        pos = filled;
+                    }
+                    else
+                    {
+                        pos += size;
+                    }
+                }
+
+                if (pos > 0 && !await ForwardToServerAsync(buffer!.AsMemory(0, pos), syncs, unsyncedTail).ConfigureAwait(false))
+                {
+                    return;
+                }
+                if (terminate)
+                {
+                    Disconnect("client close request", null);
+                    return;
+                }
+                if (pos < filled)
+                {
+                    buffer!.AsSpan(pos, filled - pos).CopyTo(buffer);
+                }
+                filled -= pos;
+            }
+        }
+        finally
+        {
+            BufferPool.Return(buffer);
+        }
+    }
+
+    /// <summary>Sends client bytes to this client's server, getting one first when the transaction starts.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ForwardToServerAsync(ReadOnlyMemory<byte> data, int syncs, bool unsyncedTail)
+    {
+        while (true)
+        {
+            var server = _server;
+            if (server is null)
+            {
+                server = await AcquireServerAsync().ConfigureAwait(false);
+                if (server is null)
+                {
+                    return false;
+                }
+            }
+            if (!server.TryAccountForward(this, syncs, unsyncedTail))
+            {
+                // Released by its ReadyForQuery a moment ago: this is a new transaction.
+                Interlocked.CompareExchange(ref _server, null, server);
+                continue;
+            }
+            try
+            {
+                await server.SendAsync(data).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                server.Close("server conn crashed?");
+                Disconnect("server conn crashed?", SqlState.ConnectionFailure);
+                return false;
+            }
+            return true;
+        }
+    }
+
+    private async ValueTask<ServerConnection?> AcquireServerAsync()
+    {
+        var pool = Pool!;
+        while (true)
+        {
+            ServerConnection server;
+            try
+            {
+                server = await pool.AcquireAsync(this).ConfigureAwait(false);
+            }
+            catch (ServerLoginException e)
+            {
+                Disconnect(e.Error.Message, e.Error.SqlState);
+                return null;
+            }
+            _state = ClientState.Active;
+            if (await SyncParametersAsync(server).ConfigureAwait(false))
+            {
+                _server = server;
+                return server;
+            }
+        }
+    }
+
+    /// <summary>Sets the client's tracked parameters on the server where they differ (PgBouncer's varcache).</summary>
+    private async ValueTask<bool> SyncParametersAsync(ServerConnection server)
+    {
+        StringBuilder? sql = null;
+        var names = Pooler.Tracked.Names;
+        var serverValues = server.Parameters;
+        for (var i = 0; i < names.Length; i++)
+        {
+            var wanted = Parameters[i];
+            if (wanted is not null && !string.Equals(wanted, serverValues[i], StringComparison.OrdinalIgnoreCase))
+            {
+                sql ??= new StringBuilder();
+                sql.Append("SET ").Append(names[i]).Append('=').Append(QuoteLiteral(wanted)).Append(';');
+            }
+        }
+        if (sql is null)
+        {
+            return true;
+        }
+        var error = await server.RunInternalQueryAsync(sql.ToString()).ConfigureAwait(false);
+        if (error is not null)
+        {
+            server.Close("invalid server parameter: " + error.Value.Message);
+            return false;
+        }
+        server.ReturnToClient(this);
+        return true;
+    }
+
+    private static string QuoteLiteral(string value) => "'" + value.Replace("'", "''").Replace("\\", "\\\\") + "'";
+
+    /// <summary>Replies from the linked server's read loop. False when the client is gone.</summary>
+    public ValueTask<bool> SendFromServerAsync(ReadOnlyMemory<byte> data)
+    {
+        if (_closed != 0)
+        {
+            return new ValueTask<bool>(false);
+        }
+        ValueTask<int> pending;
+        try
+        {
+            pending = _socket.SendAsync(data, SocketFlags.None);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return new ValueTask<bool>(false);
+        }
+        if (pending.IsCompletedSuccessfully)
+        {
+            return new ValueTask<bool>(pending.Result == data.Length);
+        }
+        return AwaitSend(pending, data.Length);
+
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+        static async ValueTask<bool> AwaitSend(ValueTask<int> pending, int expected)
+        {
+            try
+            {
+                return await pending.ConfigureAwait(false) == expected;
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                return false;
+            }
+        }
+    }
+
+    public void OnReadyForQuery(TransactionStatus status) => LastStatus = status;
+
+    public void OnServerReleased(ServerConnection server)
+    {
+        if (Interlocked.CompareExchange(ref _server, null, server) == server && _closed == 0)
+        {
+            _state = ClientState.Idle;
+        }
+    }
+
+    public void OnTrackedParameterChanged(int index, string value)
+    {
+        if ((uint)index < (uint)Parameters.Length)
+        {
+            Parameters[index] = value;
+        }
+    }
+
+    /// <summary>The linked server died: the client is told and disconnected, as PgBouncer does.</summary>
+    public void OnServerLost(ServerConnection server, string reason)
+    {
+        if (_server == server)
+        {
+            Disconnect(reason, SqlState.ConnectionFailure);
+        }
+    }
+
+    /// <summary>
+    /// The single exit of a client connection: sends a FATAL error when <paramref name="sqlState"/> is given,
+    /// logs the reason once and closes the socket. The loop's cleanup then returns or closes its server.
+    /// </summary>
+    public void Disconnect(string reason, string? sqlState)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+        _closeReason = reason;
+        if (sqlState is not null)
+        {
+            var config = Pooler.Config;
+            if (config.LogPoolerErrors)
+            {
+                Log.PoolerError(Pooler.Logger, Peer, reason);
+            }
+            try
+            {
+                var b = new MessageBuilder(64 + reason.Length);
+                BackendMessages.WriteError(b, "FATAL", sqlState, reason);
+                // A client that stopped reading must not hold this thread: give the error a short deadline.
+                _socket.SendTimeout = 500;
+                _socket.Send(b.Written.Span, SocketFlags.None);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                // The client is gone already; nothing to tell it.
+            }
+        }
+        _socket.CloseQuietly();
+    }
+
+    private void Cleanup(bool counted)
+    {
+        Disconnect(_closeReason ?? "client close request", null);
+        _state = ClientState.Closed;
+        var pool = Pool;
+        if (pool is not null)
+        {
+            pool.CancelWait(this);
+        }
+        var server = _server;
+        _server = null;
+        if (server is not null)
+        {
+            ReturnOrCloseServer(server);
+        }
+        if (CancelProcessId != 0)
+        {
+            Pooler.Cancels.Remove(this);
+        }
+        if (counted)
+        {
+            pool?.ClientLeft();
+            if (Pooler.Config.LogDisconnections)
+            {
+                Log.ClientClosing(Pooler.Logger, Peer, _closeReason ?? "client close request", (long)Pooler.Time.GetElapsedTime(ConnectTimestamp).TotalSeconds);
+            }
+        }
+        Pooler.ClientClosed(this);
+    }
+
+    /// <summary>A leaving client never hands a dirty server to the next one: clean ones are reset or released, others closed.</summary>
+    private void ReturnOrCloseServer(ServerConnection server)
+    {
+        var clean = server.TryUnlink(this, out var wasLinked);
+        if (!wasLinked)
+        {
+            return;
+        }
+        if (!clean)
+        {
+            server.Close("client disconnected with query in progress");
+            return;
+        }
+        if (PoolMode == PoolMode.Session || Pooler.Config.ServerResetQueryAlways)
+        {
+            _ = server.ResetThenReleaseAsync();
+        }
+        else
+        {
+            server.Pool.Release(server);
+        }
+    }
+
+    private static string DescribeRemote(Socket socket, bool isUnix)
+    {
+        if (isUnix)
+        {
+            return "unix";
+        }
+        return socket.RemoteEndPoint?.ToString() ?? "?";
+    }
+}

@@ -1,0 +1,263 @@
+using Microsoft.Extensions.Logging;
+using Sluice.Auth;
+using Sluice.Config;
+using Sluice.Diagnostics;
+using Sluice.Hosting;
+using Sluice.Protocol;
+
+namespace Sluice.Pooling;
+
+/// <summary>
+/// The servers of one (database, user) pair and the clients waiting for them. One pool serves every core:
+/// a short lock guards its lists, and a released server goes straight to the longest-waiting client.
+/// </summary>
+internal sealed class Pool
+{
+    private readonly object _lock = new();
+    private readonly List<ServerConnection> _idle = [];
+    private readonly LinkedList<ClientConnection> _waiters = new();
+    private int _total;        // servers that exist or are connecting
+    private int _connecting;   // servers still logging in
+    private int _clients;      // logged-in clients of this pool
+    private int _hostCursor;
+    private volatile IReadOnlyList<KeyValuePair<string, string>>? _serverParameters;
+
+    public Pool(Pooler pooler, PoolKey key, DatabaseEntry database, string serverUser, PoolSettings settings)
+    {
+        Pooler = pooler;
+        Key = key;
+        Database = database;
+        ServerUser = serverUser;
+        Settings = settings;
+    }
+
+    public Pooler Pooler { get; }
+
+    public PoolKey Key { get; }
+
+    public DatabaseEntry Database { get; private set; }
+
+    /// <summary>The role servers log in as: the forced user of the database, or the client's own.</summary>
+    public string ServerUser { get; }
+
+    public PoolSettings Settings { get; private set; }
+
+    /// <summary>SCRAM pass-through: the ClientKey recovered from a client's proof against the auth_file secret.</summary>
+    public byte[]? ScramClientKey { get; set; }
+
+    /// <summary>The ParameterStatus set of the first server login, replayed to every client at login.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>>? ServerParameters => _serverParameters;
+
+    public string DatabaseName => Database.DbName ?? Key.Database;
+
+    public int ClientCount => Volatile.Read(ref _clients);
+
+    public int ServerCount => Volatile.Read(ref _total);
+
+    public int WaitingCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _waiters.Count;
+            }
+        }
+    }
+
+    public int IdleCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _idle.Count;
+            }
+        }
+    }
+
+    public void Reconfigure(DatabaseEntry database, PoolSettings settings)
+    {
+        Database = database;
+        Settings = settings;
+        lock (_lock)
+        {
+            LaunchConnectsIfNeeded();
+        }
+    }
+
+    public void ClientJoined() => Interlocked.Increment(ref _clients);
+
+    public void ClientLeft() => Interlocked.Decrement(ref _clients);
+
+    /// <summary>
+    /// Gives the client a server: an idle one at once, otherwise the client queues (FIFO) and a new server is
+    /// opened if the pool has room. The returned server is already linked to the client.
+    /// </summary>
+    public ValueTask<ServerConnection> AcquireAsync(ClientConnection client)
+    {
+        lock (_lock)
+        {
+            if (_waiters.Count == 0 && TryTakeIdle(out var server))
+            {
+                server.LinkTo(client);
+                return new ValueTask<ServerConnection>(server);
+            }
+            client.BeginWait();
+            _waiters.AddLast(client.WaitNode);
+            LaunchConnectsIfNeeded();
+        }
+        return client.WaitForServerAsync();
+    }
+
+    /// <summary>Takes a client out of the queue when it stops waiting (disconnect, timeout). False if a server was already handed over.</summary>
+    public bool CancelWait(ClientConnection client)
+    {
+        lock (_lock)
+        {
+            if (client.WaitNode.List != _waiters)
+            {
+                return false;
+            }
+            _waiters.Remove(client.WaitNode);
+            return true;
+        }
+    }
+
+    /// <summary>Returns a clean, unlinked server: to the longest-waiting client, else to the idle list.</summary>
+    public void Release(ServerConnection server)
+    {
+        ClientConnection? next = null;
+        lock (_lock)
+        {
+            if (server.State == ServerState.Closed)
+            {
+                return;
+            }
+            if (_waiters.First is { } node)
+            {
+                _waiters.RemoveFirst();
+                next = node.Value;
+                server.LinkTo(next);
+            }
+            else
+            {
+                server.MarkIdle(Pooler.Time.GetTimestamp());
+                _idle.Add(server);
+            }
+        }
+        next?.CompleteWait(server);
+    }
+
+    /// <summary>Called once by a server's single exit.</summary>
+    public void OnServerClosed(ServerConnection server)
+    {
+        lock (_lock)
+        {
+            _total--;
+            _idle.Remove(server);
+            LaunchConnectsIfNeeded();
+        }
+    }
+
+    /// <summary>Closes every idle server (RECONNECT, shutdown); linked ones close when released.</summary>
+    public void CloseIdle(string reason)
+    {
+        ServerConnection[] idle;
+        lock (_lock)
+        {
+            idle = [.. _idle];
+        }
+        foreach (var server in idle)
+        {
+            server.Close(reason);
+        }
+    }
+
+    private bool TryTakeIdle(out ServerConnection server)
+    {
+        var count = _idle.Count;
+        if (count == 0)
+        {
+            server = null!;
+            return false;
+        }
+        // LIFO keeps few servers warm; server_round_robin spreads load over all of them instead.
+        var index = Settings.RoundRobin ? 0 : count - 1;
+        server = _idle[index];
+        _idle.RemoveAt(index);
+        return true;
+    }
+
+    private void LaunchConnectsIfNeeded()
+    {
+        while (_waiters.Count > _connecting && HasRoomForServer())
+        {
+            _total++;
+            _connecting++;
+            _ = ConnectAsync();
+        }
+    }
+
+    private bool HasRoomForServer() => Settings.PoolSize <= 0 || _total < Settings.PoolSize;
+
+    private async Task ConnectAsync()
+    {
+        ServerConnection server;
+        try
+        {
+            server = await ServerConnection.ConnectAsync(this, NextHost());
+        }
+        catch (Exception e)
+        {
+            var error = e is ServerLoginException login
+                ? login.Error
+                : new ErrorFields("FATAL", SqlState.ConnectionFailure, "server connection failed: " + e.Message);
+            Log.ServerConnectFailed(Pooler.Logger, Key.ToString(), error.Message);
+            FailWaiters(error);
+            return;
+        }
+        _serverParameters ??= server.StartupParameters;
+        lock (_lock)
+        {
+            _connecting--;
+        }
+        Release(server);
+    }
+
+    /// <summary>A failed login is relayed to the clients that were waiting for it, as PgBouncer does.</summary>
+    private void FailWaiters(ErrorFields error)
+    {
+        List<ClientConnection> failed = [];
+        lock (_lock)
+        {
+            _connecting--;
+            _total--;
+            // Clients keep waiting if a working server of this pool can still serve them.
+            if (_total - _connecting > 0)
+            {
+                return;
+            }
+            while (_waiters.First is { } node)
+            {
+                _waiters.RemoveFirst();
+                failed.Add(node.Value);
+            }
+        }
+        foreach (var client in failed)
+        {
+            client.FailWait(new ServerLoginException(error));
+        }
+    }
+
+    private string? NextHost()
+    {
+        var hosts = Database.Hosts;
+        if (hosts.Count == 0)
+        {
+            return null;
+        }
+        var i = (uint)Interlocked.Increment(ref _hostCursor) % (uint)hosts.Count;
+        return hosts[(int)i];
+    }
+}

@@ -1,0 +1,24 @@
+using System.Collections.Concurrent;
+using Sluice.Config;
+using Sluice.Hosting;
+
+namespace Sluice.Pooling;
+
+/// <summary>All pools, created on first use; their settings follow the config snapshot on reload.</summary>
+internal sealed class PoolRegistry(Pooler pooler)
+{
+    private readonly ConcurrentDictionary<PoolKey, Pool> _pools = new();
+
+    public Pool GetOrCreate(DatabaseEntry database, string serverUser, UserEntry? user)
+    {
+        var key = new PoolKey(database.Name, serverUser);
+        if (_pools.TryGetValue(key, out var pool))
+        {
+            return pool;
+        }
+        var created = new Pool(pooler, key, database, serverUser, PoolSettings.Resolve(pooler.Config, database, user));
+        return _pools.GetOrAdd(key, created);
+    }
+
+    public ICollection<Pool> All => _pools.Values;
+}

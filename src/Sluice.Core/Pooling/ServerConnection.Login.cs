@@ -1,0 +1,297 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Sluice.Auth;
+using Sluice.Protocol;
+using Sluice.Transport;
+
+namespace Sluice.Pooling;
+
+internal sealed partial class ServerConnection
+{
+    /// <summary>Opens a connection to the pool's database and logs in as the pool's user.</summary>
+    public static async Task<ServerConnection> ConnectAsync(Pool pool, string? host)
+    {
+        var pooler = pool.Pooler;
+        var config = pooler.Config;
+        var port = pool.Database.Port;
+        using var timeout = new CancellationTokenSource(config.ServerConnectTimeout > TimeSpan.Zero ? config.ServerConnectTimeout : Timeout.InfiniteTimeSpan, pooler.Time);
+        var token = timeout.Token;
+
+        Socket socket;
+        string peer;
+        EndPoint endPoint;
+        try
+        {
+            (socket, peer, endPoint) = await OpenSocketAsync(host, port, config.UnixSocketDir, token);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        {
+            var what = e is OperationCanceledException ? "connect timeout" : e.Message;
+            throw new ServerLoginException(new ErrorFields("FATAL", SqlState.ConnectionFailure, $"server connection failed: {what}"));
+        }
+        socket.ConfigureTcp(config.TcpKeepalive);
+        var server = new ServerConnection(pool, socket, $"{pool.Key}@{peer}") { ConnectEndPoint = endPoint };
+        try
+        {
+            await server.LoginAsync(token);
+        }
+        catch (Exception e)
+        {
+            server.DisposeSocketOnly();
+            if (e is ServerLoginException)
+            {
+                throw;
+            }
+            var what = e is OperationCanceledException ? "server login timeout" : "server login failed: " + e.Message;
+            throw new ServerLoginException(new ErrorFields("FATAL", SqlState.ConnectionFailure, what));
+        }
+        server.StartReading();
+        return server;
+    }
+
+    private static async Task<(Socket Socket, string Peer, EndPoint EndPoint)> OpenSocketAsync(string? host, int port, string unixSocketDir, CancellationToken token)
+    {
+        if (string.IsNullOrEmpty(host) || host.StartsWith('/') || host.StartsWith('@'))
+        {
+            var dir = string.IsNullOrEmpty(host) ? (string.IsNullOrEmpty(unixSocketDir) ? "/tmp" : unixSocketDir) : host;
+            var path = dir.StartsWith('@') ? "\0" + dir[1..] + $"/.s.PGSQL.{port}" : Path.Combine(dir, $".s.PGSQL.{port}");
+            var unix = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            var unixEndPoint = new UnixDomainSocketEndPoint(path);
+            try
+            {
+                await unix.ConnectAsync(unixEndPoint, token);
+            }
+            catch
+            {
+                unix.Dispose();
+                throw;
+            }
+            return (unix, $"unix:{path}", unixEndPoint);
+        }
+
+        var addresses = IPAddress.TryParse(host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, token);
+        SocketException? last = null;
+        foreach (var address in addresses)
+        {
+            var tcp = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                var ipEndPoint = new IPEndPoint(address, port);
+                await tcp.ConnectAsync(ipEndPoint, token);
+                return (tcp, address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]:{port}" : $"{address}:{port}", ipEndPoint);
+            }
+            catch (SocketException e)
+            {
+                tcp.Dispose();
+                last = e;
+            }
+            catch
+            {
+                tcp.Dispose();
+                throw;
+            }
+        }
+        throw last ?? new SocketException((int)SocketError.HostNotFound);
+    }
+
+    private async Task LoginAsync(CancellationToken token)
+    {
+        var pool = Pool;
+        var db = pool.Database;
+        var startup = new List<KeyValuePair<string, string>>
+        {
+            new("user", pool.ServerUser),
+            new("database", pool.DatabaseName),
+        };
+        AddIfSet(startup, "client_encoding", db.ClientEncoding);
+        AddIfSet(startup, "datestyle", db.DateStyle);
+        AddIfSet(startup, "timezone", db.TimeZone);
+        AddIfSet(startup, "application_name", db.ApplicationName);
+
+        var b = new MessageBuilder();
+        FrontendMessages.WriteStartup(b, startup);
+        await SendAsync(b.Written, token);
+
+        var reader = new LoginReader(_socket, 1 << 20);
+        ScramClientExchange? scram = null;
+        var parameters = new List<KeyValuePair<string, string>>();
+        while (true)
+        {
+            var (ok, code, body) = await reader.ReadTypedAsync(token);
+            if (!ok)
+            {
+                throw new ServerLoginException(new ErrorFields("FATAL", SqlState.ConnectionFailure, "server closed the connection during login"));
+            }
+            switch (code)
+            {
+                case BackendCode.Authentication:
+                    scram = await AnswerAuthenticationAsync(body, scram, b, token);
+                    break;
+                case BackendCode.ParameterStatus:
+                    var (name, value) = ParseParameterStatus(body);
+                    parameters.Add(new(name, value));
+                    RememberParameter(name, value);
+                    break;
+                case BackendCode.BackendKeyData when body.Length >= 8:
+                    BackendProcessId = BinaryPrimitives.ReadInt32BigEndian(body);
+                    BackendSecretKey = BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(4));
+                    break;
+                case BackendCode.ErrorResponse:
+                    throw new ServerLoginException(ErrorFields.Parse(body));
+                case BackendCode.NoticeResponse:
+                case BackendCode.NegotiateProtocolVersion:
+                    break;
+                case BackendCode.ReadyForQuery:
+                    StartupParameters = parameters;
+                    if (!reader.Leftover.IsEmpty)
+                    {
+                        throw new ServerLoginException(new ErrorFields("FATAL", SqlState.ProtocolViolation, "server sent data after ReadyForQuery"));
+                    }
+                    if (!string.IsNullOrEmpty(db.ConnectQuery))
+                    {
+                        await RunLoginQueryAsync(reader, db.ConnectQuery, b, token);
+                    }
+                    return;
+                default:
+                    throw new ServerLoginException(new ErrorFields("FATAL", SqlState.ProtocolViolation, $"unexpected message '{(char)code}' during server login"));
+            }
+        }
+    }
+
+    /// <summary>connect_query runs once after login; its errors are logged and ignored, as in PgBouncer.</summary>
+    private async Task RunLoginQueryAsync(LoginReader reader, string sql, MessageBuilder b, CancellationToken token)
+    {
+        b.Clear();
+        FrontendMessages.WriteQuery(b, sql);
+        await SendAsync(b.Written, token);
+        while (true)
+        {
+            var (ok, code, body) = await reader.ReadTypedAsync(token);
+            if (!ok)
+            {
+                throw new ServerLoginException(new ErrorFields("FATAL", SqlState.ConnectionFailure, "server closed the connection during connect_query"));
+            }
+            if (code == BackendCode.ParameterStatus)
+            {
+                var (name, value) = ParseParameterStatus(body);
+                RememberParameter(name, value);
+            }
+            else if (code == BackendCode.ErrorResponse)
+            {
+                Diagnostics.Log.ServerConnectFailed(Pool.Pooler.Logger, Peer, "connect_query failed: " + ErrorFields.Parse(body).Message);
+            }
+            else if (code == BackendCode.ReadyForQuery)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task<ScramClientExchange?> AnswerAuthenticationAsync(byte[] body, ScramClientExchange? scram, MessageBuilder b, CancellationToken token)
+    {
+        var request = (AuthRequest)BinaryPrimitives.ReadInt32BigEndian(body);
+        var data = body.AsSpan(4);
+        b.Clear();
+        switch (request)
+        {
+            case AuthRequest.Ok:
+                return scram;
+            case AuthRequest.CleartextPassword:
+                FrontendMessages.WritePassword(b, Encoding.UTF8.GetBytes(RequirePlainPassword("cleartext")));
+                break;
+            case AuthRequest.Md5Password:
+            {
+                var secret = ServerSecret();
+                string source = secret switch
+                {
+                    PlainSecret plain => plain.Password,
+                    Md5Secret md5 => md5.Hash,
+                    _ => throw LoginError("cannot do md5 authentication to the server with a SCRAM secret"),
+                };
+                Span<byte> response = stackalloc byte[35];
+                Md5Auth.ComputeResponse(source, Pool.ServerUser, data[..4], response);
+                FrontendMessages.WritePassword(b, response);
+                break;
+            }
+            case AuthRequest.Sasl:
+            {
+                if (!Encoding.ASCII.GetString(data).Split('\0').Contains("SCRAM-SHA-256"))
+                {
+                    throw LoginError("server offered no supported SASL mechanism");
+                }
+                scram = ServerSecret() switch
+                {
+                    PlainSecret plain => ScramClientExchange.ForPassword(plain.Password),
+                    ScramSecret stored when Pool.ScramClientKey is { } clientKey => ScramClientExchange.ForPassThrough(clientKey, stored),
+                    ScramSecret => throw LoginError("password is SCRAM secret but client authentication did not provide SCRAM keys"),
+                    _ => throw LoginError("cannot do SCRAM authentication to the server with an md5 secret"),
+                };
+                FrontendMessages.WriteSaslInitialResponse(b, "SCRAM-SHA-256", scram.CreateClientFirst());
+                break;
+            }
+            case AuthRequest.SaslContinue:
+            {
+                if (scram is null || !scram.TryHandleServerFirst(data, out var clientFinal, out var error))
+                {
+                    throw LoginError("SCRAM exchange with the server failed: " + (scram is null ? "unexpected SASLContinue" : "server-first rejected"));
+                }
+                _ = error;
+                FrontendMessages.WriteSaslResponse(b, clientFinal);
+                break;
+            }
+            case AuthRequest.SaslFinal:
+                if (scram is null || !scram.VerifyServerFinal(data, out _))
+                {
+                    throw LoginError("SCRAM exchange with the server failed: invalid server signature");
+                }
+                return scram;
+            default:
+                throw LoginError($"unsupported server authentication method {(int)request}");
+        }
+        await SendAsync(b.Written, token);
+        return scram;
+    }
+
+    /// <summary>The password of the pool's user: the database entry's password= for a forced user, else auth_file.</summary>
+    private PasswordSecret ServerSecret()
+    {
+        var db = Pool.Database;
+        if (!string.IsNullOrEmpty(db.User) && !string.IsNullOrEmpty(db.Password))
+        {
+            return PasswordSecret.Parse(db.Password);
+        }
+        if (Pool.Pooler.AuthFile.TryGet(Pool.ServerUser, out var secret))
+        {
+            return secret;
+        }
+        throw LoginError($"no password for user \"{Pool.ServerUser}\" in auth_file or the database entry");
+    }
+
+    private string RequirePlainPassword(string method) =>
+        ServerSecret() is PlainSecret plain ? plain.Password : throw LoginError($"server asked for {method} password but only a hashed secret is known");
+
+    private static ServerLoginException LoginError(string message) =>
+        new(new ErrorFields("FATAL", SqlState.InvalidPassword, message));
+
+    private static void AddIfSet(List<KeyValuePair<string, string>> list, string key, string? value)
+    {
+        if (!string.IsNullOrEmpty(value))
+        {
+            list.Add(new(key, value));
+        }
+    }
+
+    internal static (string Name, string Value) ParseParameterStatus(ReadOnlySpan<byte> body)
+    {
+        var nameEnd = body.IndexOf((byte)0);
+        if (nameEnd < 0)
+        {
+            return ("", "");
+        }
+        var rest = body[(nameEnd + 1)..];
+        var valueEnd = rest.IndexOf((byte)0);
+        return (Encoding.UTF8.GetString(body[..nameEnd]), Encoding.UTF8.GetString(valueEnd < 0 ? rest : rest[..valueEnd]));
+    }
+}

@@ -1,0 +1,535 @@
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using Sluice.Config;
+using Sluice.Diagnostics;
+using Sluice.Protocol;
+using Sluice.Transport;
+
+namespace Sluice.Pooling;
+
+/// <summary>
+/// One connection to PostgreSQL. Its read loop runs for the connection's whole life: it forwards replies
+/// to the linked client as slices of one rented buffer, reads only the headers (and the bodies of
+/// ReadyForQuery and ParameterStatus), and releases the server at the end of a transaction.
+/// </summary>
+internal sealed partial class ServerConnection
+{
+    private static long s_nextId;
+
+    private readonly Socket _socket;
+    private readonly object _stateLock = new();
+    private volatile ServerState _state = ServerState.Login;
+    private volatile ClientConnection? _client;
+    private int _pendingSyncs;            // Query/Sync/FunctionCall sent whose ReadyForQuery has not come back
+    private bool _unsynced;               // extended-protocol messages sent after the last Sync
+    private TransactionStatus _status = TransactionStatus.Idle;
+    private int _closed;
+    private TaskCompletionSource<ErrorFields?>? _internalQuery;
+    private ErrorFields? _internalError;
+
+    private ServerConnection(Pool pool, Socket socket, string peer)
+    {
+        Pool = pool;
+        _socket = socket;
+        Id = Interlocked.Increment(ref s_nextId);
+        Peer = $"S-{Id}: {peer}";
+        Parameters = pool.Pooler.Tracked.NewValues();
+        ConnectTimestamp = pool.Pooler.Time.GetTimestamp();
+    }
+
+    public long Id { get; }
+
+    public Pool Pool { get; }
+
+    /// <summary>Log prefix, like PgBouncer's <c>S-0x…: db/user@host:port</c>.</summary>
+    public string Peer { get; }
+
+    public ServerState State => _state;
+
+    public ClientConnection? Client => _client;
+
+    public int BackendProcessId { get; private set; }
+
+    public int BackendSecretKey { get; private set; }
+
+    public long ConnectTimestamp { get; }
+
+    public long IdleSinceTimestamp { get; private set; }
+
+    /// <summary>Current values of the tracked parameters on this server, indexed like <see cref="TrackedParameters"/>.</summary>
+    public string?[] Parameters { get; }
+
+    public IReadOnlyList<KeyValuePair<string, string>> StartupParameters { get; private set; } = [];
+
+    /// <summary>Where this server was reached; a cancel request opens a new connection to the same place.</summary>
+    public System.Net.EndPoint ConnectEndPoint { get; private init; } = null!;
+
+    /// <summary>Links the server to a client; called under the pool lock.</summary>
+    public void LinkTo(ClientConnection client)
+    {
+        lock (_stateLock)
+        {
+            _client = client;
+            _pendingSyncs = 0;
+            _unsynced = false;
+            _state = ServerState.Active;
+        }
+    }
+
+    public void MarkIdle(long timestamp)
+    {
+        IdleSinceTimestamp = timestamp;
+        _state = ServerState.Idle;
+    }
+
+    /// <summary>
+    /// Accounts for client messages about to be forwarded. False when the server was released in between
+    /// (its ReadyForQuery ended the transaction first): the caller must get another server.
+    /// </summary>
+    public bool TryAccountForward(ClientConnection client, int syncs, bool unsyncedTail)
+    {
+        lock (_stateLock)
+        {
+            if (_client != client || _state != ServerState.Active)
+            {
+                return false;
+            }
+            _pendingSyncs += syncs;
+            if (syncs > 0)
+            {
+                _unsynced = unsyncedTail;
+            }
+            else if (unsyncedTail)
+            {
+                _unsynced = true;
+            }
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Unlinks the server from a leaving client. Returns true when the server is clean (reusable), false when a
+    /// query or transaction was in progress and the server must be closed.
+    /// </summary>
+    public bool TryUnlink(ClientConnection client, out bool wasLinked)
+    {
+        lock (_stateLock)
+        {
+            wasLinked = _client == client && _state == ServerState.Active;
+            if (!wasLinked)
+            {
+                return false;
+            }
+            _client = null;
+            var clean = _pendingSyncs == 0 && !_unsynced && _status == TransactionStatus.Idle;
+            _state = ServerState.Internal;
+            return clean;
+        }
+    }
+
+    public ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken token = default)
+    {
+        var pending = _socket.SendAsync(data, SocketFlags.None, token);
+        if (pending.IsCompletedSuccessfully && pending.Result == data.Length)
+        {
+            return ValueTask.CompletedTask;
+        }
+        return AwaitSend(pending, data.Length);
+
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+        static async ValueTask AwaitSend(ValueTask<int> pending, int expected)
+        {
+            var sent = await pending.ConfigureAwait(false);
+            if (sent != expected)
+            {
+                throw new SocketException((int)SocketError.ConnectionReset);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs a query of Sluice's own (reset query, SET for tracked parameters) and swallows its replies.
+    /// Returns the server's error, or null on success. The server must not be linked to a client.
+    /// </summary>
+    public async Task<ErrorFields?> RunInternalQueryAsync(string sql)
+    {
+        var done = new TaskCompletionSource<ErrorFields?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_stateLock)
+        {
+            if (_state == ServerState.Closed)
+            {
+                return new ErrorFields("FATAL", SqlState.ConnectionFailure, "server closed");
+            }
+            _internalError = null;
+            _internalQuery = done;
+            _state = ServerState.Internal;
+        }
+        var b = new MessageBuilder();
+        FrontendMessages.WriteQuery(b, sql);
+        try
+        {
+            await SendAsync(b.Written);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            Close("server conn crashed?");
+        }
+        return await done.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>Puts a server that ran an internal query back under a client's ownership.</summary>
+    public void ReturnToClient(ClientConnection client)
+    {
+        lock (_stateLock)
+        {
+            if (_state != ServerState.Closed)
+            {
+                _client = client;
+                _state = ServerState.Active;
+            }
+        }
+    }
+
+    /// <summary>The single exit of a server connection: logs the reason once, frees its slot in the pool.</summary>
+    public void Close(string reason)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+        TaskCompletionSource<ErrorFields?>? internalQuery;
+        lock (_stateLock)
+        {
+            _state = ServerState.Closed;
+            _client = null;
+            internalQuery = _internalQuery;
+            _internalQuery = null;
+        }
+        var pooler = Pool.Pooler;
+        if (pooler.Config.LogDisconnections)
+        {
+            Log.ServerClosing(pooler.Logger, Peer, reason, (long)pooler.Time.GetElapsedTime(ConnectTimestamp).TotalSeconds);
+        }
+        try
+        {
+            // Terminate lets PostgreSQL end the backend without logging an unexpected EOF.
+            _socket.SendTimeout = 500;
+            _socket.Send(Pregenerated.Terminate, SocketFlags.None);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // The server is already gone.
+        }
+        _socket.CloseQuietly();
+        internalQuery?.TrySetResult(new ErrorFields("FATAL", SqlState.ConnectionFailure, reason));
+        Pool.OnServerClosed(this);
+    }
+
+    private void DisposeSocketOnly() => _socket.CloseQuietly();
+
+    private void RememberParameter(string name, string value)
+    {
+        var index = Pool.Pooler.Tracked.IndexOf(name);
+        if (index >= 0)
+        {
+            Parameters[index] = value;
+        }
+    }
+
+    private void StartReading() => _ = ReadLoopAsync();
+
+    private async Task ReadLoopAsync()
+    {
+        byte[]? buffer = null;
+        var filled = 0;
+        var skip = 0;   // body bytes of a message already passed on whose rest is still arriving
+        var maxPacket = Pool.Pooler.Config.MaxPacketSize;
+        string? closeReason = null;
+        try
+        {
+            while (closeReason is null)
+            {
+                if (filled == 0)
+                {
+                    BufferPool.Return(buffer);
+                    buffer = null;
+                    // Wait for data without holding a buffer: an idle server costs no memory.
+                    await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
+                    buffer = BufferPool.Rent();
+                }
+                else if (filled == buffer!.Length)
+                {
+                    buffer = BufferPool.Grow(buffer, filled, filled * 2);
+                }
+                var n = await _socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    closeReason = _state == ServerState.Idle ? "server closed the connection while idle" : "server conn crashed?";
+                    break;
+                }
+                filled += n;
+
+                var pos = 0;
+                var forwardFrom = 0;
+                while (pos < filled && closeReason is null)
+                {
+                    if (skip > 0)
+                    {
+                        var take = Math.Min(skip, filled - pos);
+                        pos += take;
+                        skip -= take;
+                        continue;
+                    }
+                    if (filled - pos < MessageHeader.Size)
+                    {
+                        break;
+                    }
+                    if (!MessageHeader.TryRead(buffer.AsSpan(pos), maxPacket, out var code, out var size))
+                    {
+                        closeReason = "server sent an invalid packet length";
+                        break;
+                    }
+                    var state = _state;
+                    var needBody = code is BackendCode.ReadyForQuery or BackendCode.ParameterStatus
+                        || (state != ServerState.Active && code == BackendCode.ErrorResponse);
+                    if (needBody && filled - pos < size)
+                    {
+                        if (size > buffer.Length)
+                        {
+                            // Forward what precedes the message, then make room for the whole of it.
+                            if (forwardFrom < pos && !await ForwardToClientAsync(buffer, forwardFrom, pos).ConfigureAwait(false))
+                            {
+                                closeReason = "client disconnected with query in progress";
+                                break;
+                            }
+                            buffer.AsSpan(pos, filled - pos).CopyTo(buffer);
+                            filled -= pos;
+                            pos = forwardFrom = 0;
+                            buffer = BufferPool.Grow(buffer, filled, size);
+                        }
+                        break;
+                    }
+
+                    if (state == ServerState.Active)
+                    {
+                        if (code == BackendCode.ReadyForQuery)
+                        {
+                            var status = (TransactionStatus)buffer[pos + 5];
+                            pos += size;
+                            closeReason = await OnReadyForQueryAsync(buffer, forwardFrom, pos, status).ConfigureAwait(false);
+                            forwardFrom = pos;
+                            continue;
+                        }
+                        if (code == BackendCode.ParameterStatus)
+                        {
+                            OnParameterStatus(buffer.AsSpan(pos + 5, size - 5));
+                        }
+                        var available = filled - pos;
+                        if (size > available)
+                        {
+                            skip = size - available;
+                            pos = filled;
+                        }
+                        else
+                        {
+                            pos += size;
+                        }
+                        continue;
+                    }
+
+                    // Not linked: nothing is forwarded.
+                    closeReason = OnUnlinkedMessage(state, code, buffer.AsSpan(pos, Math.Min(size, filled - pos)));
+                    var rest = filled - pos;
+                    if (size > rest)
+                    {
+                        skip = size - rest;
+                        pos = filled;
+                    }
+                    else
+                    {
+                        pos += size;
+                    }
+                    forwardFrom = pos;
+                }
+
+                if (closeReason is null && forwardFrom < pos && _state == ServerState.Active)
+                {
+                    if (!await ForwardToClientAsync(buffer, forwardFrom, pos).ConfigureAwait(false))
+                    {
+                        closeReason = "client disconnected with query in progress";
+                    }
+                }
+                // Keep only a partial message; usually nothing is left and the buffer goes back to the pool.
+                if (pos < filled)
+                {
+                    buffer.AsSpan(pos, filled - pos).CopyTo(buffer);
+                }
+                filled -= pos;
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            closeReason ??= _closed != 0 ? "closed" : "server conn crashed?";
+        }
+        catch (Exception e)
+        {
+            Log.UnexpectedError(Pool.Pooler.Logger, "server read loop", e);
+            closeReason ??= "internal error";
+        }
+        finally
+        {
+            BufferPool.Return(buffer);
+        }
+        OnReadLoopEnded(closeReason ?? "closed");
+    }
+
+    private void OnReadLoopEnded(string reason)
+    {
+        var client = _client;
+        Close(reason);
+        // A client whose server died mid-query is told and disconnected, as PgBouncer does.
+        client?.OnServerLost(this, reason);
+    }
+
+    private ValueTask<bool> ForwardToClientAsync(byte[] buffer, int from, int to)
+    {
+        var client = _client;
+        if (client is null)
+        {
+            return new ValueTask<bool>(true);
+        }
+        return client.SendFromServerAsync(buffer.AsMemory(from, to - from));
+    }
+
+    /// <summary>
+    /// Forwards everything up to and including a ReadyForQuery, then decides whether the transaction is over
+    /// and the server goes back to the pool. Returns a close reason, or null.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<string?> OnReadyForQueryAsync(byte[] buffer, int from, int to, TransactionStatus status)
+    {
+        lock (_stateLock)
+        {
+            if (_pendingSyncs > 0)
+            {
+                _pendingSyncs--;
+            }
+            _status = status;
+        }
+        var client = _client;
+        if (client is null)
+        {
+            return null;
+        }
+        client.OnReadyForQuery(status);
+        if (!await client.SendFromServerAsync(buffer.AsMemory(from, to - from)).ConfigureAwait(false))
+        {
+            return "client disconnected with query in progress";
+        }
+
+        var mode = client.PoolMode;
+        if (mode == PoolMode.Session)
+        {
+            return null;
+        }
+        if (mode == PoolMode.Statement && status != TransactionStatus.Idle)
+        {
+            client.Disconnect("transaction blocks not allowed in statement pooling mode", SqlState.FeatureNotSupported);
+            return "transaction blocks not allowed in statement pooling mode";
+        }
+        bool release;
+        lock (_stateLock)
+        {
+            release = _pendingSyncs == 0 && !_unsynced && _status == TransactionStatus.Idle && _client == client;
+            if (release)
+            {
+                _client = null;
+                _state = ServerState.Internal;
+            }
+        }
+        if (release)
+        {
+            client.OnServerReleased(this);
+            if (Pool.Pooler.Config.ServerResetQueryAlways && !string.IsNullOrEmpty(Pool.Pooler.Config.ServerResetQuery))
+            {
+                _ = ResetThenReleaseAsync();
+            }
+            else
+            {
+                Pool.Release(this);
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Runs server_reset_query before a server is reused (session pooling, or reset_query_always).</summary>
+    public async Task ResetThenReleaseAsync()
+    {
+        var sql = Pool.Pooler.Config.ServerResetQuery;
+        if (!string.IsNullOrEmpty(sql))
+        {
+            var error = await RunInternalQueryAsync(sql).ConfigureAwait(false);
+            if (error is not null)
+            {
+                Close("reset query failed: " + error.Value.Message);
+                return;
+            }
+        }
+        Pool.Release(this);
+    }
+
+    private void OnParameterStatus(ReadOnlySpan<byte> body)
+    {
+        var (name, value) = ParseParameterStatus(body);
+        var index = Pool.Pooler.Tracked.IndexOf(name);
+        if (index >= 0)
+        {
+            Parameters[index] = value;
+            // The client changed it (SET TimeZone …): remember it as the client's own value too.
+            _client?.OnTrackedParameterChanged(index, value);
+        }
+    }
+
+    /// <summary>Replies that arrive while no client is linked: internal queries, or a server saying goodbye.</summary>
+    private string? OnUnlinkedMessage(ServerState state, byte code, ReadOnlySpan<byte> message)
+    {
+        if (state == ServerState.Internal)
+        {
+            switch (code)
+            {
+                case BackendCode.ErrorResponse:
+                    _internalError ??= ErrorFields.Parse(message[5..]);
+                    break;
+                case BackendCode.ParameterStatus:
+                    var (name, value) = ParseParameterStatus(message[5..]);
+                    RememberParameter(name, value);
+                    break;
+                case BackendCode.ReadyForQuery:
+                    TaskCompletionSource<ErrorFields?>? done;
+                    lock (_stateLock)
+                    {
+                        _status = (TransactionStatus)message[5];
+                        done = _internalQuery;
+                        _internalQuery = null;
+                    }
+                    done?.TrySetResult(_internalError);
+                    break;
+            }
+            return null;
+        }
+        return code switch
+        {
+            BackendCode.NoticeResponse or BackendCode.NotificationResponse => null,
+            BackendCode.ParameterStatus => RememberAndContinue(message),
+            BackendCode.ErrorResponse => "server sent an error while idle: " + ErrorFields.Parse(message[5..]).Message,
+            _ => $"server sent unexpected message '{(char)code}' while idle",
+        };
+    }
+
+    private string? RememberAndContinue(ReadOnlySpan<byte> message)
+    {
+        var (name, value) = ParseParameterStatus(message[5..]);
+        RememberParameter(name, value);
+        return null;
+    }
+}

@@ -1,0 +1,113 @@
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Sluice.Cli;
+using Sluice.Config;
+using Sluice.Diagnostics;
+using Sluice.Hosting;
+
+var commandLine = CommandLine.Parse(args, out var argError);
+if (argError is not null)
+{
+    Console.Error.WriteLine($"sluice: {argError}");
+    Console.Error.WriteLine("Try \"sluice --help\" for more information.");
+    return 1;
+}
+if (commandLine.ShowHelp)
+{
+    Console.WriteLine(CommandLine.Usage);
+    return 0;
+}
+if (commandLine.ShowVersion)
+{
+    Console.WriteLine($"Sluice {Sluice.Hosting.Version.Text}");
+    Console.WriteLine($".NET {Environment.Version}");
+    Console.WriteLine("PgBouncer compatibility: 1.25");
+    return 0;
+}
+
+PoolerConfig config;
+try
+{
+    if (commandLine.ConfigFile is not null)
+    {
+        config = ConfigLoader.LoadFile(commandLine.ConfigFile);
+    }
+    else
+    {
+        Console.Error.WriteLine("sluice: no configuration file specified");
+        Console.Error.WriteLine("Try \"sluice --help\" for more information.");
+        return 1;
+    }
+}
+catch (ConfigException e)
+{
+    Console.Error.WriteLine($"{DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm:ss.fff} UTC [{Environment.ProcessId}] FATAL cannot load config file: {e.Message}");
+    return 1;
+}
+
+if (commandLine.User is not null || config.User is not null)
+{
+    var wanted = commandLine.User ?? config.User!;
+    if (!ProcessIdentity.TrySwitchTo(wanted, out var switchError))
+    {
+        Console.Error.WriteLine($"sluice: could not switch to user {wanted}: {switchError}");
+        return 1;
+    }
+}
+if (ProcessIdentity.IsRoot && Environment.GetEnvironmentVariable("SLUICE_ALLOW_ROOT") != "1")
+{
+    // Same rule as PgBouncer: a pooler facing the network must not run with root's rights.
+    Console.Error.WriteLine("sluice: Sluice should not run as root (use -u USER, or set SLUICE_ALLOW_ROOT=1)");
+    return 1;
+}
+
+var verbose = Math.Max(config.Verbose, commandLine.Verbose);
+var level = verbose switch { 0 => LogLevel.Information, 1 => LogLevel.Debug, _ => LogLevel.Trace };
+using var logProvider = new TextLoggerProvider(level, writeToStderr: !commandLine.Quiet && !commandLine.Daemon, config.Logfile);
+using var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(logProvider));
+var logger = loggerFactory.CreateLogger("Sluice");
+
+var pooler = new Pooler(config, loggerFactory);
+try
+{
+    await pooler.StartAsync();
+}
+catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or FormatException or UnauthorizedAccessException)
+{
+    logger.LogCritical("{Message}", e.Message);
+    logProvider.Dispose();
+    return 1;
+}
+if (!string.IsNullOrEmpty(config.Pidfile))
+{
+    File.WriteAllText(config.Pidfile, $"{Environment.ProcessId}\n");
+}
+
+var stop = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.TrySetResult("got SIGINT"); });
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult("got SIGTERM"); });
+using var sigquit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, c => { c.Cancel = true; stop.TrySetResult("got SIGQUIT"); });
+using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
+{
+    c.Cancel = true;
+    try
+    {
+        var reloaded = ConfigLoader.LoadFile(commandLine.ConfigFile!);
+        pooler.Reload(reloaded);
+        logProvider.ReopenFile(reloaded.Logfile);
+        logger.LogInformation("got SIGHUP, re-reading config");
+    }
+    catch (Exception e) when (e is ConfigException or IOException or FormatException)
+    {
+        logger.LogError("config file loading failed: {Message}", e.Message);
+    }
+});
+
+var reason = await stop.Task;
+logger.LogInformation("{Reason}, shutting down", reason);
+await pooler.DisposeAsync();
+if (!string.IsNullOrEmpty(config.Pidfile))
+{
+    File.Delete(config.Pidfile);
+}
+return 0;
