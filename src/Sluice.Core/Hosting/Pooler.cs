@@ -46,6 +46,9 @@ public sealed class Pooler : IAsyncDisposable
 
     internal ILogger Logger { get; }
 
+    /// <summary>Every admitted client, for the admin console and shutdown.</summary>
+    internal ICollection<ClientConnection> Clients => _clients.Values;
+
     internal AuthFile AuthFile => _authFile;
 
     internal TrackedParameters Tracked { get; }

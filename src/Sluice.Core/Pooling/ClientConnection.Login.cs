@@ -103,6 +103,7 @@ internal sealed partial class ClientConnection
         Pool = pool;
         PoolMode = pool.Settings.Mode;
         pool.ClientJoined();
+        pool.Stats.AddClientLogin();
         if (config.LogConnections)
         {
             Log.ClientLogin(Pooler.Logger, Peer, database, user);

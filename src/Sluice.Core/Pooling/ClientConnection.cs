@@ -238,6 +238,7 @@ internal sealed partial class ClientConnection
                 Interlocked.CompareExchange(ref _server, null, server);
                 continue;
             }
+            server.Pool.Stats.AddReceived(data.Length);
             try
             {
                 await server.SendAsync(data).ConfigureAwait(false);
@@ -258,15 +259,19 @@ internal sealed partial class ClientConnection
         while (true)
         {
             ServerConnection server;
+            var waited = false;
             try
             {
-                server = await pool.AcquireAsync(this).ConfigureAwait(false);
+                var pending = pool.AcquireAsync(this);
+                waited = !pending.IsCompleted;
+                server = await pending.ConfigureAwait(false);
             }
             catch (ServerLoginException e)
             {
                 Disconnect(e.Error.Message, e.Error.SqlState);
                 return null;
             }
+            pool.Stats.AddServerAssignment(waited ? Pooler.Time.GetElapsedTime(WaitStartTimestamp).Ticks / TimeSpan.TicksPerMicrosecond : 0);
             _state = ClientState.Active;
             if (await SyncParametersAsync(server).ConfigureAwait(false))
             {

@@ -15,6 +15,7 @@ internal sealed class Pool
 {
     private readonly object _lock = new();
     private readonly List<ServerConnection> _idle = [];
+    private readonly HashSet<ServerConnection> _servers = [];   // every logged-in server, for SHOW SERVERS
     private readonly LinkedList<ClientConnection> _waiters = new();
     private int _total;        // servers that exist or are connecting
     private int _connecting;   // servers still logging in
@@ -32,6 +33,8 @@ internal sealed class Pool
     }
 
     public Pooler Pooler { get; }
+
+    public Stats.PoolStats Stats { get; } = new();
 
     public PoolKey Key { get; }
 
@@ -72,6 +75,36 @@ internal sealed class Pool
             lock (_lock)
             {
                 return _idle.Count;
+            }
+        }
+    }
+
+    /// <summary>A copy of the logged-in servers (idle, active, internal), for the admin console.</summary>
+    public ServerConnection[] SnapshotServers()
+    {
+        lock (_lock)
+        {
+            return [.. _servers];
+        }
+    }
+
+    /// <summary>A copy of the waiting clients in queue order.</summary>
+    public ClientConnection[] SnapshotWaiters()
+    {
+        lock (_lock)
+        {
+            return [.. _waiters];
+        }
+    }
+
+    /// <summary>Servers still connecting and logging in.</summary>
+    public int ConnectingCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _connecting;
             }
         }
     }
@@ -156,6 +189,7 @@ internal sealed class Pool
         {
             _total--;
             _idle.Remove(server);
+            _servers.Remove(server);
             LaunchConnectsIfNeeded();
         }
     }
@@ -221,6 +255,7 @@ internal sealed class Pool
         lock (_lock)
         {
             _connecting--;
+            _servers.Add(server);
         }
         Release(server);
     }

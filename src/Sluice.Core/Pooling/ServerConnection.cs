@@ -24,6 +24,8 @@ internal sealed partial class ServerConnection
     private bool _unsynced;               // extended-protocol messages sent after the last Sync
     private TransactionStatus _status = TransactionStatus.Idle;
     private int _closed;
+    private long _queryStart;             // timestamp of the oldest query awaiting its ReadyForQuery
+    private long _xactStart;              // timestamp of the first query after the server was idle
     private TaskCompletionSource<ErrorFields?>? _internalQuery;
     private ErrorFields? _internalError;
 
@@ -93,6 +95,14 @@ internal sealed partial class ServerConnection
             if (_client != client || _state != ServerState.Active)
             {
                 return false;
+            }
+            if (syncs > 0 && _pendingSyncs == 0)
+            {
+                _queryStart = Pool.Pooler.Time.GetTimestamp();
+                if (_status == TransactionStatus.Idle)
+                {
+                    _xactStart = _queryStart;
+                }
             }
             _pendingSyncs += syncs;
             if (syncs > 0)
@@ -398,8 +408,12 @@ internal sealed partial class ServerConnection
         {
             return new ValueTask<bool>(true);
         }
+        Pool.Stats.AddSent(to - from);
         return client.SendFromServerAsync(buffer.AsMemory(from, to - from));
     }
+
+    private long Microseconds(long start, long end) =>
+        start == 0 ? 0 : Pool.Pooler.Time.GetElapsedTime(start, end).Ticks / TimeSpan.TicksPerMicrosecond;
 
     /// <summary>
     /// Forwards everything up to and including a ReadyForQuery, then decides whether the transaction is over
@@ -408,6 +422,8 @@ internal sealed partial class ServerConnection
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<string?> OnReadyForQueryAsync(byte[] buffer, int from, int to, TransactionStatus status)
     {
+        var now = Pool.Pooler.Time.GetTimestamp();
+        long queryStart, xactStart;
         lock (_stateLock)
         {
             if (_pendingSyncs > 0)
@@ -415,6 +431,15 @@ internal sealed partial class ServerConnection
                 _pendingSyncs--;
             }
             _status = status;
+            queryStart = _queryStart;
+            xactStart = _xactStart;
+            _queryStart = now;   // the next pipelined query's time starts now
+        }
+        var stats = Pool.Stats;
+        stats.AddQuery(Microseconds(queryStart, now));
+        if (status == TransactionStatus.Idle)
+        {
+            stats.AddTransaction(Microseconds(xactStart, now));
         }
         var client = _client;
         if (client is null)
@@ -422,6 +447,7 @@ internal sealed partial class ServerConnection
             return null;
         }
         client.OnReadyForQuery(status);
+        stats.AddSent(to - from);
         if (!await client.SendFromServerAsync(buffer.AsMemory(from, to - from)).ConfigureAwait(false))
         {
             return "client disconnected with query in progress";
