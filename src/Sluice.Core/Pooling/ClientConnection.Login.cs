@@ -75,6 +75,13 @@ internal sealed partial class ClientConnection
             return null;
         }
 
+        var isAdminConsole = database == Config.DatabaseEntry.AdminDatabaseName && !config.Databases.ContainsKey(database);
+        if (isAdminConsole)
+        {
+            await RunAdminConsoleAsync(reader, config, user, token).ConfigureAwait(false);
+            return null;
+        }
+
         if (!Pooler.TryAdmitClient(this))
         {
             Disconnect("no more connections allowed (max_client_conn)", SqlState.TooManyConnections);
@@ -123,6 +130,29 @@ internal sealed partial class ClientConnection
         (CancelProcessId, CancelSecretKey) = Pooler.Cancels.Register(this);
         await SendWelcomeAsync(pool, unsupportedProtocolOptions, startup.MinorVersion, token).ConfigureAwait(false);
         return reader.Leftover.ToArray();
+    }
+
+    /// <summary>
+    /// The virtual "pgbouncer" database: authenticate like any client (the OS user's own Unix-socket login as
+    /// "pgbouncer" needs no password, as in PgBouncer), check admin_users / stats_users, then run the console.
+    /// The console is exempt from max_client_conn.
+    /// </summary>
+    private async Task RunAdminConsoleAsync(LoginReader reader, PoolerConfig config, string user, CancellationToken token)
+    {
+        var peerIsSelf = IsUnixSocket && user == Config.DatabaseEntry.AdminDatabaseName && Transport.PeerCredentials.IsSameUser(_socket);
+        if (!peerIsSelf && await AuthenticateAsync(reader, config, user, forcedUser: false, token).ConfigureAwait(false) is null)
+        {
+            return;
+        }
+        var access = Admin.AdminAccess.Resolve(config, user, peerIsSelf);
+        if (access == Admin.AdminAccessLevel.None)
+        {
+            Disconnect("not allowed", SqlState.InsufficientPrivilege);
+            return;
+        }
+        (CancelProcessId, CancelSecretKey) = Pooler.Cancels.Register(this);
+        _state = ClientState.Idle;
+        await Admin.AdminConsole.RunAsync(Pooler, this, _socket, user, access, reader.Leftover.ToArray(), CancellationToken.None).ConfigureAwait(false);
     }
 
     private async Task<ServerConnection?> AcquireServerForWelcomeAsync(Pool pool)

@@ -7,6 +7,7 @@ internal static class SqlState
     public const string ConnectionFailure = "08006";
     public const string InvalidAuthorizationSpecification = "28000";
     public const string InvalidPassword = "28P01";
+    public const string InsufficientPrivilege = "42501";
     public const string InvalidCatalogName = "3D000";
     public const string TooManyConnections = "53300";
     public const string AdminShutdown = "57P01";
