@@ -32,7 +32,10 @@ public sealed class Pooler : IAsyncDisposable
         Tracked = new TrackedParameters(config.TrackExtraParameters);
         Pools = new PoolRegistry(this);
         Cancels = new CancelRegistry(Logger);
+        Janitor = new Maintenance.Janitor(this);
     }
+
+    internal Maintenance.Janitor Janitor { get; }
 
     public PoolerConfig Config => _config;
 
@@ -71,6 +74,7 @@ public sealed class Pooler : IAsyncDisposable
             Log.Listening(Logger, listener.Description);
             listener.Start();
         }
+        Janitor.Start();
         Log.ProcessUp(Logger, Version.Text, Environment.Version.ToString());
         return Task.CompletedTask;
     }
@@ -79,6 +83,7 @@ public sealed class Pooler : IAsyncDisposable
     public ValueTask DisposeAsync()
     {
         _stopping = true;
+        Janitor.Dispose();
         foreach (var listener in _listeners)
         {
             listener.Dispose();

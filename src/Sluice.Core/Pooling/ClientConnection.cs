@@ -63,6 +63,9 @@ internal sealed partial class ClientConnection
 
     public TransactionStatus LastStatus { get; private set; } = TransactionStatus.Idle;
 
+    /// <summary>When the client last sent anything (client_idle_timeout).</summary>
+    public long LastActivityTimestamp { get; private set; }
+
     public async Task RunAsync()
     {
         var counted = false;
@@ -134,6 +137,7 @@ internal sealed partial class ClientConnection
                         return;
                     }
                     filled += n;
+                    LastActivityTimestamp = Pooler.Time.GetTimestamp();
                 }
                 readMore = true;
 
@@ -273,12 +277,41 @@ internal sealed partial class ClientConnection
             }
             pool.Stats.AddServerAssignment(waited ? Pooler.Time.GetElapsedTime(WaitStartTimestamp).Ticks / TimeSpan.TicksPerMicrosecond : 0);
             _state = ClientState.Active;
+            if (!await CheckServerAsync(server).ConfigureAwait(false))
+            {
+                continue;
+            }
             if (await SyncParametersAsync(server).ConfigureAwait(false))
             {
                 _server = server;
                 return server;
             }
         }
+    }
+
+    /// <summary>
+    /// A server idle longer than server_check_delay runs server_check_query before reuse, so a connection that
+    /// died while idle is replaced instead of failing the client's query.
+    /// </summary>
+    private async ValueTask<bool> CheckServerAsync(ServerConnection server)
+    {
+        var config = Pooler.Config;
+        var idleSince = server.IdleSinceTimestamp;
+        if (string.IsNullOrEmpty(config.ServerCheckQuery) || idleSince == 0
+            || Pooler.Time.GetElapsedTime(idleSince) < config.ServerCheckDelay)
+        {
+            return true;
+        }
+        // "<empty>" means an empty query: the cheapest round trip PostgreSQL answers.
+        var sql = config.ServerCheckQuery == "<empty>" ? "" : config.ServerCheckQuery;
+        var error = await server.RunInternalQueryAsync(sql).ConfigureAwait(false);
+        if (error is not null)
+        {
+            server.Close("server check query failed: " + error.Value.Message);
+            return false;
+        }
+        server.ReturnToClient(this);
+        return true;
     }
 
     /// <summary>Sets the client's tracked parameters on the server where they differ (PgBouncer's varcache).</summary>

@@ -23,13 +23,20 @@ internal sealed class Pool
     private int _hostCursor;
     private volatile IReadOnlyList<KeyValuePair<string, string>>? _serverParameters;
 
-    public Pool(Pooler pooler, PoolKey key, DatabaseEntry database, string serverUser, PoolSettings settings)
+    private readonly ConnectionCounter _databaseServers;
+    private readonly ConnectionCounter _userServers;
+    private bool _reserveAllowed;   // set by the janitor once a client waited reserve_pool_timeout
+
+    public Pool(Pooler pooler, PoolKey key, DatabaseEntry database, string serverUser, PoolSettings settings,
+        ConnectionCounter databaseServers, ConnectionCounter userServers)
     {
         Pooler = pooler;
         Key = key;
         Database = database;
         ServerUser = serverUser;
         Settings = settings;
+        _databaseServers = databaseServers;
+        _userServers = userServers;
     }
 
     public Pooler Pooler { get; }
@@ -161,13 +168,18 @@ internal sealed class Pool
     public void Release(ServerConnection server)
     {
         ClientConnection? next = null;
+        string? closeReason = null;
         lock (_lock)
         {
             if (server.State == ServerState.Closed)
             {
                 return;
             }
-            if (_waiters.First is { } node)
+            if (IsPastLifetime(server, Pooler.Time.GetTimestamp()))
+            {
+                closeReason = "server lifetime over";
+            }
+            else if (_waiters.First is { } node)
             {
                 _waiters.RemoveFirst();
                 next = node.Value;
@@ -178,6 +190,11 @@ internal sealed class Pool
                 server.MarkIdle(Pooler.Time.GetTimestamp());
                 _idle.Add(server);
             }
+        }
+        if (closeReason is not null)
+        {
+            server.Close(closeReason);
+            return;
         }
         next?.CompleteWait(server);
     }
@@ -190,6 +207,7 @@ internal sealed class Pool
             _total--;
             _idle.Remove(server);
             _servers.Remove(server);
+            ReleaseSharedSlots();
             LaunchConnectsIfNeeded();
         }
     }
@@ -225,15 +243,115 @@ internal sealed class Pool
 
     private void LaunchConnectsIfNeeded()
     {
-        while (_waiters.Count > _connecting && HasRoomForServer())
+        while (_waiters.Count > _connecting && TryTakeServerSlot())
         {
-            _total++;
-            _connecting++;
-            _ = ConnectAsync();
+            LaunchConnect();
         }
     }
 
-    private bool HasRoomForServer() => Settings.PoolSize <= 0 || _total < Settings.PoolSize;
+    private void LaunchConnect()
+    {
+        _total++;
+        _connecting++;
+        _ = ConnectAsync();
+    }
+
+    /// <summary>Room for one more server: the pool size (plus the reserve once allowed), then max_db_connections and max_user_connections.</summary>
+    private bool TryTakeServerSlot()
+    {
+        var settings = Settings;
+        var size = settings.PoolSize;
+        if (size > 0)
+        {
+            var limit = size + (_reserveAllowed ? settings.ReservePoolSize : 0);
+            if (_total >= limit)
+            {
+                return false;
+            }
+        }
+        if (!_databaseServers.TryTake(settings.MaxDbConnections))
+        {
+            return false;
+        }
+        if (!_userServers.TryTake(settings.MaxUserConnections))
+        {
+            _databaseServers.Release();
+            return false;
+        }
+        return true;
+    }
+
+    private void ReleaseSharedSlots()
+    {
+        _databaseServers.Release();
+        _userServers.Release();
+    }
+
+    private bool IsPastLifetime(ServerConnection server, long now) =>
+        Settings.ServerLifetime > TimeSpan.Zero && Pooler.Time.GetElapsedTime(server.ConnectTimestamp, now) >= Settings.ServerLifetime;
+
+    /// <summary>
+    /// Periodic upkeep (the janitor, about once a second): query_wait_timeout, the reserve pool,
+    /// server_lifetime and server_idle_timeout of idle servers, min_pool_size.
+    /// </summary>
+    public void Maintain(long now)
+    {
+        var settings = Settings;
+        List<ClientConnection>? expired = null;
+        List<ServerConnection>? retired = null;
+        lock (_lock)
+        {
+            // Waiters are in arrival order: only the head can be the oldest.
+            while (settings.QueryWaitTimeout > TimeSpan.Zero && _waiters.First is { } head
+                && Pooler.Time.GetElapsedTime(head.Value.WaitStartTimestamp, now) >= settings.QueryWaitTimeout)
+            {
+                _waiters.RemoveFirst();
+                (expired ??= []).Add(head.Value);
+            }
+            if (settings.ReservePoolSize > 0 && _waiters.First is { } oldest
+                && Pooler.Time.GetElapsedTime(oldest.Value.WaitStartTimestamp, now) >= settings.ReservePoolTimeout)
+            {
+                _reserveAllowed = true;
+            }
+            else if (_waiters.Count == 0)
+            {
+                _reserveAllowed = false;
+            }
+            var keep = settings.MinPoolSize;
+            for (var i = _idle.Count - 1; i >= 0; i--)
+            {
+                var server = _idle[i];
+                var idleTooLong = settings.ServerIdleTimeout > TimeSpan.Zero && _total - (retired?.Count ?? 0) > keep
+                    && Pooler.Time.GetElapsedTime(server.IdleSinceTimestamp, now) >= settings.ServerIdleTimeout;
+                if (IsPastLifetime(server, now) || idleTooLong)
+                {
+                    _idle.RemoveAt(i);
+                    (retired ??= []).Add(server);
+                }
+            }
+            LaunchConnectsIfNeeded();
+            // min_pool_size applies to pools that have clients, or a forced user (PgBouncer's rule).
+            var wantsMinimum = _clients > 0 || !string.IsNullOrEmpty(Database.User);
+            while (wantsMinimum && _total - (retired?.Count ?? 0) < settings.MinPoolSize && TryTakeServerSlot())
+            {
+                LaunchConnect();
+            }
+        }
+        if (retired is not null)
+        {
+            foreach (var server in retired)
+            {
+                server.Close(IsPastLifetime(server, now) ? "server lifetime over" : "server idle timeout");
+            }
+        }
+        if (expired is not null)
+        {
+            foreach (var client in expired)
+            {
+                client.FailWait(new ServerLoginException(new ErrorFields("FATAL", SqlState.ProtocolViolation, "query_wait_timeout")));
+            }
+        }
+    }
 
     private async Task ConnectAsync()
     {
@@ -268,6 +386,7 @@ internal sealed class Pool
         {
             _connecting--;
             _total--;
+            ReleaseSharedSlots();
             // Clients keep waiting if a working server of this pool can still serve them.
             if (_total - _connecting > 0)
             {

@@ -8,6 +8,8 @@ namespace Sluice.Pooling;
 internal sealed class PoolRegistry(Pooler pooler)
 {
     private readonly ConcurrentDictionary<PoolKey, Pool> _pools = new();
+    private readonly ConcurrentDictionary<string, ConnectionCounter> _databaseServers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConnectionCounter> _userServers = new(StringComparer.Ordinal);
 
     public Pool GetOrCreate(DatabaseEntry database, string serverUser, UserEntry? user)
     {
@@ -16,7 +18,9 @@ internal sealed class PoolRegistry(Pooler pooler)
         {
             return pool;
         }
-        var created = new Pool(pooler, key, database, serverUser, PoolSettings.Resolve(pooler.Config, database, user));
+        var created = new Pool(pooler, key, database, serverUser, PoolSettings.Resolve(pooler.Config, database, user),
+            _databaseServers.GetOrAdd(database.Name, static _ => new ConnectionCounter()),
+            _userServers.GetOrAdd(serverUser, static _ => new ConnectionCounter()));
         return _pools.GetOrAdd(key, created);
     }
 

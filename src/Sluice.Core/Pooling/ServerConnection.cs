@@ -26,6 +26,7 @@ internal sealed partial class ServerConnection
     private int _closed;
     private long _queryStart;             // timestamp of the oldest query awaiting its ReadyForQuery
     private long _xactStart;              // timestamp of the first query after the server was idle
+    private long _lastReady;              // timestamp of the last ReadyForQuery
     private TaskCompletionSource<ErrorFields?>? _internalQuery;
     private ErrorFields? _internalError;
 
@@ -75,6 +76,18 @@ internal sealed partial class ServerConnection
             _pendingSyncs = 0;
             _unsynced = false;
             _state = ServerState.Active;
+        }
+    }
+
+    /// <summary>What the janitor needs to apply query, transaction and idle-in-transaction timeouts.</summary>
+    public ServerActivity Activity
+    {
+        get
+        {
+            lock (_stateLock)
+            {
+                return new ServerActivity(_pendingSyncs, _unsynced, _status, _queryStart, _xactStart, _lastReady);
+            }
         }
     }
 
@@ -434,6 +447,7 @@ internal sealed partial class ServerConnection
             queryStart = _queryStart;
             xactStart = _xactStart;
             _queryStart = now;   // the next pipelined query's time starts now
+            _lastReady = now;
         }
         var stats = Pool.Stats;
         stats.AddQuery(Microseconds(queryStart, now));
