@@ -28,8 +28,14 @@ if (commandLine.ShowVersion)
 PoolerConfig config;
 try
 {
+    var environment = EnvironmentBootstrap.Read();
     if (commandLine.ConfigFile is not null)
     {
+        config = ConfigLoader.LoadFile(commandLine.ConfigFile);
+    }
+    else if (EnvironmentBootstrap.IsConfigured(environment))
+    {
+        commandLine = commandLine with { ConfigFile = EnvironmentBootstrap.Prepare(environment, Console.Out) };
         config = ConfigLoader.LoadFile(commandLine.ConfigFile);
     }
     else
@@ -39,7 +45,7 @@ try
         return 1;
     }
 }
-catch (ConfigException e)
+catch (Exception e) when (e is ConfigException or IOException or UnauthorizedAccessException)
 {
     Console.Error.WriteLine($"{DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm:ss.fff} UTC [{Environment.ProcessId}] FATAL cannot load config file: {e.Message}");
     return 1;
