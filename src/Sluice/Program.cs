@@ -89,31 +89,18 @@ if (!string.IsNullOrEmpty(config.Pidfile))
     File.WriteAllText(config.Pidfile, $"{Environment.ProcessId}\n");
 }
 
-var stop = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.TrySetResult("got SIGINT"); });
-using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult("got SIGTERM"); });
-using var sigquit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, c => { c.Cancel = true; stop.TrySetResult("got SIGQUIT"); });
-using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
+var signals = new SignalHandler(pooler, logger, () =>
 {
-    c.Cancel = true;
-    try
-    {
-        var reloaded = ConfigLoader.LoadFile(commandLine.ConfigFile!);
-        pooler.Reload(reloaded);
-        logProvider.ReopenFile(reloaded.Logfile);
-        logger.LogInformation("got SIGHUP, re-reading config");
-    }
-    catch (Exception e) when (e is ConfigException or IOException or FormatException)
-    {
-        logger.LogError("config file loading failed: {Message}", e.Message);
-    }
+    var reloaded = ConfigLoader.LoadFile(commandLine.ConfigFile!);
+    pooler.Reload(reloaded);
+    logProvider.ReopenFile(reloaded.Logfile);
 });
-
-var reason = await stop.Task;
-logger.LogInformation("{Reason}, shutting down", reason);
-await pooler.DisposeAsync();
+using var registrations = signals.Register();
+var (mode, drain) = await signals.WaitForShutdownAsync();
+await pooler.ShutdownAsync(mode, drain);
 if (!string.IsNullOrEmpty(config.Pidfile))
 {
     File.Delete(config.Pidfile);
 }
+logger.LogInformation("shutdown complete");
 return 0;

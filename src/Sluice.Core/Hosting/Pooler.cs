@@ -14,7 +14,7 @@ namespace Sluice.Hosting;
 /// The running pooler: the current config snapshot, the listeners, the pools and the clients. Config and
 /// auth_file are immutable snapshots swapped atomically, so connections read them without locks.
 /// </summary>
-public sealed class Pooler : IAsyncDisposable
+public sealed partial class Pooler : IAsyncDisposable
 {
     private readonly List<Listener> _listeners = [];
     private readonly ConcurrentDictionary<long, ClientConnection> _clients = new();
@@ -42,7 +42,16 @@ public sealed class Pooler : IAsyncDisposable
     public TimeProvider Time { get; }
 
     /// <summary>Where the listeners are bound (tests bind port 0 and read the real port here).</summary>
-    public IReadOnlyList<EndPoint> Endpoints => _listeners.Select(l => l.LocalEndPoint).ToArray();
+    public IReadOnlyList<EndPoint> Endpoints
+    {
+        get
+        {
+            lock (_listeners)
+            {
+                return _listeners.Select(l => l.LocalEndPoint).ToArray();
+            }
+        }
+    }
 
     /// <summary>Logged-in and logging-in clients counted against max_client_conn.</summary>
     public int ClientCount => Volatile.Read(ref _clientCount);
@@ -84,11 +93,7 @@ public sealed class Pooler : IAsyncDisposable
     {
         _stopping = true;
         Janitor.Dispose();
-        foreach (var listener in _listeners)
-        {
-            listener.Dispose();
-        }
-        _listeners.Clear();
+        StopListening();
         foreach (var client in _clients.Values)
         {
             client.Disconnect("pooler is shutting down", Protocol.SqlState.AdminShutdown);
@@ -98,6 +103,18 @@ public sealed class Pooler : IAsyncDisposable
             pool.CloseIdle("pooler is shutting down");
         }
         return ValueTask.CompletedTask;
+    }
+
+    private void StopListening()
+    {
+        lock (_listeners)
+        {
+            foreach (var listener in _listeners)
+            {
+                listener.Dispose();
+            }
+            _listeners.Clear();
+        }
     }
 
     /// <summary>Applies a new config snapshot and auth_file (RELOAD / SIGHUP); connected clients keep working.</summary>

@@ -100,6 +100,11 @@ internal sealed partial class ClientConnection
             Disconnect($"no such database: {database}", SqlState.InvalidCatalogName);
             return null;
         }
+        if (Pooler.IsDisabled(database))
+        {
+            Disconnect($"database \"{database}\" is disabled", SqlState.ProtocolViolation);
+            return null;
+        }
 
         config.Users.TryGetValue(forcedUser ? dbEntry.User! : user, out var userEntry);
         var pool = Pooler.Pools.GetOrCreate(dbEntry, forcedUser ? dbEntry.User! : user, userEntry);

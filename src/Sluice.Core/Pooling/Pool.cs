@@ -26,6 +26,8 @@ internal sealed class Pool
     private readonly ConnectionCounter _databaseServers;
     private readonly ConnectionCounter _userServers;
     private bool _reserveAllowed;   // set by the janitor once a client waited reserve_pool_timeout
+    private bool _paused;           // PAUSE: no server handed out, released servers closed
+    private int _generation;        // RECONNECT: servers of an older generation are closed when released
 
     public Pool(Pooler pooler, PoolKey key, DatabaseEntry database, string serverUser, PoolSettings settings,
         ConnectionCounter databaseServers, ConnectionCounter userServers)
@@ -116,10 +118,98 @@ internal sealed class Pool
         }
     }
 
+    public int Generation => Volatile.Read(ref _generation);
+
+    public bool IsPaused => Volatile.Read(ref _paused);
+
+    /// <summary>Servers that are not idle: linked, running an internal query or logging in.</summary>
+    public int BusyServerCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _total - _idle.Count;
+            }
+        }
+    }
+
+    /// <summary>PAUSE: finish running transactions, then close servers; waiting clients stay queued.</summary>
+    public void Pause()
+    {
+        lock (_lock)
+        {
+            _paused = true;
+        }
+        CloseIdle("pause mode");
+    }
+
+    /// <summary>RESUME: queued clients get servers again.</summary>
+    public void Resume()
+    {
+        List<(ClientConnection Client, ServerConnection Server)> handoffs = [];
+        lock (_lock)
+        {
+            _paused = false;
+            while (_waiters.First is { } node && TryTakeIdle(out var server))
+            {
+                _waiters.RemoveFirst();
+                server.LinkTo(node.Value);
+                handoffs.Add((node.Value, server));
+            }
+            LaunchConnectsIfNeeded();
+        }
+        foreach (var (client, server) in handoffs)
+        {
+            client.CompleteWait(server);
+        }
+    }
+
+    /// <summary>RECONNECT (and a reload that repoints the database): every server is replaced once it is released.</summary>
+    public void Reconnect()
+    {
+        Interlocked.Increment(ref _generation);
+        CloseIdle("close_needed (RECONNECT or config change)");
+    }
+
+    /// <summary>KILL: closes every server now; their clients are disconnected by the servers' exits.</summary>
+    public void CloseAllServers(string reason)
+    {
+        foreach (var server in SnapshotServers())
+        {
+            server.Client?.Disconnect(reason, SqlState.AdminShutdown);
+            server.Close(reason);
+        }
+    }
+
+    /// <summary>Fails every queued client (KILL, shutdown).</summary>
+    public void FailWaiters(string reason)
+    {
+        List<ClientConnection> failed = [];
+        lock (_lock)
+        {
+            while (_waiters.First is { } node)
+            {
+                _waiters.RemoveFirst();
+                failed.Add(node.Value);
+            }
+        }
+        foreach (var client in failed)
+        {
+            client.FailWait(new ServerLoginException(new ErrorFields("FATAL", SqlState.AdminShutdown, reason)));
+        }
+    }
+
     public void Reconfigure(DatabaseEntry database, PoolSettings settings)
     {
+        var repointed = database.ConnectionString != Database.ConnectionString;
         Database = database;
         Settings = settings;
+        if (repointed)
+        {
+            // New host, port, dbname, user or password: servers of the old entry go as they are released.
+            Reconnect();
+        }
         lock (_lock)
         {
             LaunchConnectsIfNeeded();
@@ -138,7 +228,7 @@ internal sealed class Pool
     {
         lock (_lock)
         {
-            if (_waiters.Count == 0 && TryTakeIdle(out var server))
+            if (!_paused && _waiters.Count == 0 && TryTakeIdle(out var server))
             {
                 server.LinkTo(client);
                 return new ValueTask<ServerConnection>(server);
@@ -178,6 +268,14 @@ internal sealed class Pool
             if (IsPastLifetime(server, Pooler.Time.GetTimestamp()))
             {
                 closeReason = "server lifetime over";
+            }
+            else if (server.Generation != _generation)
+            {
+                closeReason = "close_needed (RECONNECT or config change)";
+            }
+            else if (_paused)
+            {
+                closeReason = "pause mode";
             }
             else if (_waiters.First is { } node)
             {
@@ -243,7 +341,7 @@ internal sealed class Pool
 
     private void LaunchConnectsIfNeeded()
     {
-        while (_waiters.Count > _connecting && TryTakeServerSlot())
+        while (!_paused && _waiters.Count > _connecting && TryTakeServerSlot())
         {
             LaunchConnect();
         }
@@ -331,7 +429,7 @@ internal sealed class Pool
             }
             LaunchConnectsIfNeeded();
             // min_pool_size applies to pools that have clients, or a forced user (PgBouncer's rule).
-            var wantsMinimum = _clients > 0 || !string.IsNullOrEmpty(Database.User);
+            var wantsMinimum = !_paused && (_clients > 0 || !string.IsNullOrEmpty(Database.User));
             while (wantsMinimum && _total - (retired?.Count ?? 0) < settings.MinPoolSize && TryTakeServerSlot())
             {
                 LaunchConnect();

@@ -37,6 +37,7 @@ internal sealed partial class ServerConnection
         Id = Interlocked.Increment(ref s_nextId);
         Peer = $"S-{Id}: {peer}";
         Parameters = pool.Pooler.Tracked.NewValues();
+        Generation = pool.Generation;
         ConnectTimestamp = pool.Pooler.Time.GetTimestamp();
     }
 
@@ -56,6 +57,9 @@ internal sealed partial class ServerConnection
     public int BackendSecretKey { get; private set; }
 
     public long ConnectTimestamp { get; }
+
+    /// <summary>The pool generation this server was opened in; RECONNECT starts a new one.</summary>
+    public int Generation { get; }
 
     public long IdleSinceTimestamp { get; private set; }
 
