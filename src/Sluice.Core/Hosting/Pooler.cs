@@ -31,7 +31,7 @@ public sealed partial class Pooler : IAsyncDisposable
         Logger = loggerFactory.CreateLogger("Sluice");
         Tracked = new TrackedParameters(config.TrackExtraParameters);
         Pools = new PoolRegistry(this);
-        Cancels = new CancelRegistry(Logger);
+        Cancels = new CancelRegistry(Logger, () => _config.CancelWaitTimeout);
         Janitor = new Maintenance.Janitor(this);
     }
 
@@ -166,11 +166,42 @@ public sealed partial class Pooler : IAsyncDisposable
         return true;
     }
 
+    private readonly ConcurrentDictionary<string, Pooling.ConnectionCounter> _databaseClients = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Pooling.ConnectionCounter> _userClients = new(StringComparer.Ordinal);
+
+    /// <summary>max_db_client_connections and max_user_client_connections, checked after authentication.</summary>
+    internal bool TryAdmitToDatabaseAndUser(ClientConnection client, string database, string user, DatabaseEntry dbEntry, UserEntry? userEntry, out string? error)
+    {
+        var config = _config;
+        var dbCounter = _databaseClients.GetOrAdd(database, static _ => new Pooling.ConnectionCounter());
+        if (!dbCounter.TryTake(dbEntry.MaxDbClientConnections ?? config.MaxDbClientConnections))
+        {
+            error = "no more connections allowed (max_db_client_connections)";
+            return false;
+        }
+        var userCounter = _userClients.GetOrAdd(user, static _ => new Pooling.ConnectionCounter());
+        if (!userCounter.TryTake(userEntry?.MaxUserClientConnections ?? config.MaxUserClientConnections))
+        {
+            dbCounter.Release();
+            error = "no more connections allowed (max_user_client_connections)";
+            return false;
+        }
+        client.ClientCounters = (dbCounter, userCounter);
+        error = null;
+        return true;
+    }
+
     internal void ClientClosed(ClientConnection client)
     {
         if (_clients.TryRemove(client.Id, out _))
         {
             Interlocked.Decrement(ref _clientCount);
+        }
+        if (client.ClientCounters is var (db, user) && db is not null)
+        {
+            db.Release();
+            user!.Release();
+            client.ClientCounters = default;
         }
     }
 
@@ -183,7 +214,7 @@ public sealed partial class Pooler : IAsyncDisposable
         }
         if (!isUnix)
         {
-            socket.ConfigureTcp(_config.TcpKeepalive);
+            socket.ConfigureTcp(_config);
         }
         var client = new ClientConnection(this, socket, isUnix);
         _ = client.RunAsync();

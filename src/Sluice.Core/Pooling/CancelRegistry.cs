@@ -11,7 +11,7 @@ namespace Sluice.Pooling;
 /// Maps the BackendKeyData Sluice gave each client to that client, so a CancelRequest (which arrives on a
 /// new connection) reaches the server the client is using at that moment.
 /// </summary>
-internal sealed class CancelRegistry(ILogger logger)
+internal sealed class CancelRegistry(ILogger logger, Func<TimeSpan> waitTimeout)
 {
     private readonly ConcurrentDictionary<long, ClientConnection> _clients = new();
 
@@ -49,7 +49,8 @@ internal sealed class CancelRegistry(ILogger logger)
         using var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, endPoint.AddressFamily == AddressFamily.Unix ? ProtocolType.Unspecified : ProtocolType.Tcp);
         try
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            var wait = waitTimeout();
+            using var timeout = new CancellationTokenSource(wait > TimeSpan.Zero ? wait : Timeout.InfiniteTimeSpan);
             await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
             var b = new MessageBuilder(16);
             FrontendMessages.WriteCancelRequest(b, server.BackendProcessId, server.BackendSecretKey);

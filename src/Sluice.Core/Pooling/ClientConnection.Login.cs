@@ -107,6 +107,11 @@ internal sealed partial class ClientConnection
         }
 
         config.Users.TryGetValue(forcedUser ? dbEntry.User! : user, out var userEntry);
+        if (!Pooler.TryAdmitToDatabaseAndUser(this, database, user, dbEntry, config.Users.GetValueOrDefault(user), out var limitError))
+        {
+            Disconnect(limitError!, SqlState.TooManyConnections);
+            return null;
+        }
         var pool = Pooler.Pools.GetOrCreate(dbEntry, forcedUser ? dbEntry.User! : user, userEntry);
         if (authResult.ScramClientKey is { } clientKey && !forcedUser)
         {
@@ -132,6 +137,10 @@ internal sealed partial class ClientConnection
         }
 
         InitParameters(pool, startup);
+        if (config.ApplicationNameAddHost)
+        {
+            AddHostToApplicationName();
+        }
         (CancelProcessId, CancelSecretKey) = Pooler.Cancels.Register(this);
         await SendWelcomeAsync(pool, unsupportedProtocolOptions, startup.MinorVersion, token).ConfigureAwait(false);
         return reader.Leftover.ToArray();
@@ -257,6 +266,15 @@ internal sealed partial class ClientConnection
         Parameters = values;
     }
 
+    /// <summary>application_name_add_host: " - host:port" is appended so the server shows where a session comes from.</summary>
+    private void AddHostToApplicationName()
+    {
+        var index = Pooler.Tracked.IndexOf("application_name");
+        var current = Parameters[index];
+        var name = string.IsNullOrEmpty(current) ? "app" : current;
+        Parameters[index] = $"{name} - {DescribeRemote(_socket, IsUnixSocket)}";
+    }
+
     private async Task SendWelcomeAsync(Pool pool, List<string> unsupportedProtocolOptions, int requestedMinor, CancellationToken token)
     {
         var b = new MessageBuilder(512);
@@ -272,6 +290,10 @@ internal sealed partial class ClientConnection
             BackendMessages.WriteParameterStatus(b, name, index >= 0 && Parameters[index] is { } own ? own : value);
         }
         BackendMessages.WriteBackendKeyData(b, CancelProcessId, CancelSecretKey);
+        if (Pooler.Config.LoginNotifyMessage is { Length: > 0 } notice)
+        {
+            BackendMessages.WriteError(b, "NOTICE", "00000", notice, notice: true);
+        }
         b.WriteBytes(Pregenerated.ReadyForQueryIdle);
         await _socket.SendAsync(b.Written, System.Net.Sockets.SocketFlags.None, token).ConfigureAwait(false);
     }

@@ -63,6 +63,9 @@ internal sealed partial class ClientConnection
 
     public TransactionStatus LastStatus { get; private set; } = TransactionStatus.Idle;
 
+    /// <summary>The max_db_client_connections / max_user_client_connections slots this client holds.</summary>
+    internal (ConnectionCounter? Database, ConnectionCounter? User) ClientCounters { get; set; }
+
     /// <summary>When the client last sent anything (client_idle_timeout).</summary>
     public long LastActivityTimestamp { get; private set; }
 
@@ -168,6 +171,9 @@ internal sealed partial class ClientConnection
                         case FrontendCode.Terminate:
                             terminate = true;
                             break;
+                        case FrontendCode.Query when Pooler.Config.DisablePqexec:
+                            Disconnect("PQexec disallowed", SqlState.ProtocolViolation);
+                            return;
                         case FrontendCode.Query:
                         case FrontendCode.Sync:
                         case FrontendCode.FunctionCall:

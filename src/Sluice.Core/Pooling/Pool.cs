@@ -28,6 +28,8 @@ internal sealed class Pool
     private bool _reserveAllowed;   // set by the janitor once a client waited reserve_pool_timeout
     private bool _paused;           // PAUSE: no server handed out, released servers closed
     private int _generation;        // RECONNECT: servers of an older generation are closed when released
+    private long _loginFailedAt;    // server_login_retry: when the last server login failed
+    private ErrorFields _loginError;
 
     public Pool(Pooler pooler, PoolKey key, DatabaseEntry database, string serverUser, PoolSettings settings,
         ConnectionCounter databaseServers, ConnectionCounter userServers)
@@ -233,6 +235,13 @@ internal sealed class Pool
                 server.LinkTo(client);
                 return new ValueTask<ServerConnection>(server);
             }
+            if (_total == 0 && InLoginRetryWindow())
+            {
+                // Fail fast while the server keeps refusing logins, instead of queueing behind a doomed retry.
+                var cached = new ErrorFields("FATAL", _loginError.SqlState,
+                    $"server login has been failing, cached error: {_loginError.Message} (server_login_retry)");
+                return ValueTask.FromException<ServerConnection>(new ServerLoginException(cached));
+            }
             client.BeginWait();
             _waiters.AddLast(client.WaitNode);
             LaunchConnectsIfNeeded();
@@ -341,11 +350,15 @@ internal sealed class Pool
 
     private void LaunchConnectsIfNeeded()
     {
-        while (!_paused && _waiters.Count > _connecting && TryTakeServerSlot())
+        while (!_paused && _waiters.Count > _connecting && !InLoginRetryWindow() && TryTakeServerSlot())
         {
             LaunchConnect();
         }
     }
+
+    private bool InLoginRetryWindow() =>
+        _loginFailedAt != 0 && Pooler.Config.ServerLoginRetry > TimeSpan.Zero
+        && Pooler.Time.GetElapsedTime(_loginFailedAt) < Pooler.Config.ServerLoginRetry;
 
     private void LaunchConnect()
     {
@@ -472,6 +485,7 @@ internal sealed class Pool
         {
             _connecting--;
             _servers.Add(server);
+            _loginFailedAt = 0;
         }
         Release(server);
     }
@@ -485,6 +499,8 @@ internal sealed class Pool
             _connecting--;
             _total--;
             ReleaseSharedSlots();
+            _loginFailedAt = Pooler.Time.GetTimestamp();
+            _loginError = error;
             // Clients keep waiting if a working server of this pool can still serve them.
             if (_total - _connecting > 0)
             {

@@ -31,7 +31,7 @@ internal sealed partial class ServerConnection
             var what = e is OperationCanceledException ? "connect timeout" : e.Message;
             throw new ServerLoginException(new ErrorFields("FATAL", SqlState.ConnectionFailure, $"server connection failed: {what}"));
         }
-        socket.ConfigureTcp(config.TcpKeepalive);
+        socket.ConfigureTcp(config);
         var server = new ServerConnection(pool, socket, $"{pool.Key}@{peer}") { ConnectEndPoint = endPoint };
         try
         {
