@@ -84,6 +84,10 @@ public sealed partial class Pooler : IAsyncDisposable
             listener.Start();
         }
         Janitor.Start();
+        foreach (var warning in SettingSupport.UnsupportedButSet(config))
+        {
+            Log.ConfigWarning(Logger, warning);
+        }
         Log.ProcessUp(Logger, Version.Text, Environment.Version.ToString());
         return Task.CompletedTask;
     }

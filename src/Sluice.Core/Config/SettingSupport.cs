@@ -1,0 +1,131 @@
+namespace Sluice.Config;
+
+/// <summary>
+/// The support status of every [pgbouncer] setting. docs/compatibility.md is checked against this table by a
+/// unit test, and settings that are set but not acted on are logged once at start, so none is ignored silently.
+/// </summary>
+public static class SettingSupport
+{
+    private const SupportLevel I = SupportLevel.Implemented;
+    private const SupportLevel A = SupportLevel.AcceptedOnly;
+    private const SupportLevel N = SupportLevel.NotPlanned;
+
+    public static IReadOnlyDictionary<string, (SupportLevel Level, string Note)> All { get; } = new Dictionary<string, (SupportLevel, string)>(StringComparer.Ordinal)
+    {
+        ["admin_users"] = (I, "console access"),
+        ["application_name_add_host"] = (I, "appends \" - host:port\" to the client's application_name"),
+        ["auth_dbname"] = (A, "auth_query is not implemented yet"),
+        ["auth_file"] = (I, "plain, md5 and SCRAM secrets; re-read on reload"),
+        ["auth_hba_file"] = (A, "auth_type = hba is not implemented yet"),
+        ["auth_ident_file"] = (A, "needs hba/cert/peer, not implemented yet"),
+        ["auth_ldap_options"] = (N, "LDAP is a PgBouncer build option; Sluice has no LDAP client"),
+        ["auth_query"] = (A, "not implemented yet: users must be in auth_file"),
+        ["auth_type"] = (I, "trust, any, plain, md5, scram-sha-256; hba, cert, pam and ldap are refused at login"),
+        ["auth_user"] = (A, "auth_query is not implemented yet"),
+        ["autodb_idle_timeout"] = (A, "auto-databases ('*') are kept until reload"),
+        ["cancel_wait_timeout"] = (I, "bounds the forwarded cancel request"),
+        ["client_idle_timeout"] = (I, "janitor closes idle clients"),
+        ["client_login_timeout"] = (I, "login must finish in time"),
+        ["client_tls13_ciphers"] = (A, "TLS to clients is not implemented yet (SSLRequest is answered N)"),
+        ["client_tls_ca_file"] = (A, "TLS to clients is not implemented yet"),
+        ["client_tls_cert_file"] = (A, "TLS to clients is not implemented yet"),
+        ["client_tls_ciphers"] = (A, "TLS to clients is not implemented yet"),
+        ["client_tls_dheparams"] = (A, "TLS to clients is not implemented yet"),
+        ["client_tls_ecdhcurve"] = (A, "TLS to clients is not implemented yet"),
+        ["client_tls_key_file"] = (A, "TLS to clients is not implemented yet"),
+        ["client_tls_protocols"] = (A, "TLS to clients is not implemented yet"),
+        ["client_tls_sslmode"] = (A, "TLS to clients is not implemented yet: any mode behaves as disable"),
+        ["conffile"] = (I, "the file RELOAD reads"),
+        ["default_pool_size"] = (I, "0 = unlimited"),
+        ["disable_pqexec"] = (I, "a simple Query disconnects the client with \"PQexec disallowed\""),
+        ["dns_max_ttl"] = (N, "host names are resolved on every connect by the OS resolver"),
+        ["dns_nxdomain_ttl"] = (N, "host names are resolved on every connect by the OS resolver"),
+        ["dns_zone_check_period"] = (N, "c-ares only in PgBouncer"),
+        ["idle_transaction_timeout"] = (I, "janitor closes the server and the client"),
+        ["ignore_startup_parameters"] = (I, "listed startup parameters are dropped"),
+        ["job_name"] = (N, "Windows service name"),
+        ["listen_addr"] = (I, "list, '*' = all IPv4 and IPv6"),
+        ["listen_backlog"] = (I, "listen(2) backlog"),
+        ["listen_port"] = (I, "TCP port and Unix socket suffix"),
+        ["log_connections"] = (I, "login lines"),
+        ["log_disconnections"] = (I, "closing lines with the reason"),
+        ["log_pooler_errors"] = (I, "errors sent to clients are logged"),
+        ["log_stats"] = (A, "the periodic stats line is not written yet"),
+        ["logfile"] = (I, "reopened on SIGHUP/RELOAD"),
+        ["login_notify_message"] = (I, "NOTICE after login (PgBouncer 1.26)"),
+        ["max_client_conn"] = (I, "53300 past the limit"),
+        ["max_db_client_connections"] = (I, "per database, 53300 past the limit"),
+        ["max_db_connections"] = (I, "servers per database across users"),
+        ["max_packet_size"] = (I, "larger packets end the connection"),
+        ["max_prepared_statements"] = (A, "protocol-level prepared statements in transaction mode are not tracked yet"),
+        ["max_user_client_connections"] = (I, "per user, 53300 past the limit"),
+        ["max_user_connections"] = (I, "servers per user across databases"),
+        ["min_pool_size"] = (I, "janitor keeps pools with clients (or a forced user) at the minimum"),
+        ["peer_id"] = (A, "peering is not implemented yet"),
+        ["pidfile"] = (I, "written at start, removed at exit"),
+        ["pkt_buf"] = (N, "Sluice sizes its pooled buffers itself (16 KiB, returned when idle)"),
+        ["pool_idle_timeout"] = (A, "empty pools are kept"),
+        ["pool_mode"] = (I, "session, transaction, statement; per database and per user too"),
+        ["query_timeout"] = (I, "janitor closes the server, client gets \"query timeout\""),
+        ["query_wait_notify"] = (A, "no NOTICE is sent to queued clients yet"),
+        ["query_wait_timeout"] = (I, "queued clients are disconnected with \"query_wait_timeout\""),
+        ["reserve_pool_size"] = (I, "extra servers after reserve_pool_timeout"),
+        ["reserve_pool_timeout"] = (I, "see reserve_pool_size"),
+        ["resolv_conf"] = (N, "the OS resolver is used"),
+        ["sbuf_loopcnt"] = (N, "the .NET thread pool schedules connections fairly"),
+        ["scram_iterations"] = (I, "iterations for SCRAM secrets derived from plain passwords"),
+        ["server_check_delay"] = (I, "see server_check_query"),
+        ["server_check_query"] = (I, "run before reusing a server idle longer than server_check_delay; <empty> = empty query"),
+        ["server_connect_timeout"] = (I, "connect and login"),
+        ["server_fast_close"] = (A, "servers marked close_needed are closed when released"),
+        ["server_idle_timeout"] = (I, "janitor closes idle servers above min_pool_size"),
+        ["server_lifetime"] = (I, "servers are closed when released or idle past their lifetime"),
+        ["server_login_retry"] = (I, "clients fail fast with the cached error while a login keeps failing"),
+        ["server_reset_query"] = (I, "session mode, on release"),
+        ["server_reset_query_always"] = (I, "all modes"),
+        ["server_round_robin"] = (I, "FIFO reuse of idle servers instead of LIFO"),
+        ["server_tls13_ciphers"] = (A, "TLS to servers is not implemented yet"),
+        ["server_tls_ca_file"] = (A, "TLS to servers is not implemented yet"),
+        ["server_tls_cert_file"] = (A, "TLS to servers is not implemented yet"),
+        ["server_tls_ciphers"] = (A, "TLS to servers is not implemented yet"),
+        ["server_tls_key_file"] = (A, "TLS to servers is not implemented yet"),
+        ["server_tls_protocols"] = (A, "TLS to servers is not implemented yet"),
+        ["server_tls_sslmode"] = (A, "TLS to servers is not implemented yet: connections are plain (prefer behaves as disable)"),
+        ["so_reuseport"] = (I, "SO_REUSEPORT on TCP listeners"),
+        ["stats_listen_addr"] = (A, "Sluice only: the metrics endpoint is not implemented yet"),
+        ["stats_listen_port"] = (A, "Sluice only: the metrics endpoint is not implemented yet"),
+        ["stats_period"] = (A, "averages in SHOW STATS are computed by the admin console"),
+        ["stats_users"] = (I, "console SHOW access"),
+        ["suspend_timeout"] = (N, "SUSPEND and online restart are not supported (removed in PgBouncer 1.26)"),
+        ["syslog"] = (A, "logs go to stderr and logfile"),
+        ["syslog_facility"] = (A, "see syslog"),
+        ["syslog_ident"] = (A, "see syslog"),
+        ["tcp_defer_accept"] = (N, ".NET does not expose TCP_DEFER_ACCEPT on listeners; no effect on behaviour"),
+        ["tcp_keepalive"] = (I, "SO_KEEPALIVE"),
+        ["tcp_keepcnt"] = (I, "TCP_KEEPCNT"),
+        ["tcp_keepidle"] = (I, "TCP_KEEPIDLE"),
+        ["tcp_keepintvl"] = (I, "TCP_KEEPINTVL"),
+        ["tcp_socket_buffer"] = (I, "SO_SNDBUF and SO_RCVBUF"),
+        ["tcp_user_timeout"] = (I, "TCP_USER_TIMEOUT"),
+        ["track_extra_parameters"] = (I, "tracked and re-applied with SET like the built-in five"),
+        ["transaction_timeout"] = (I, "janitor closes the server and the client"),
+        ["unix_socket_dir"] = (I, "listening socket .s.PGSQL.<port>; '' disables"),
+        ["unix_socket_group"] = (A, "the socket keeps the process's group"),
+        ["unix_socket_mode"] = (I, "socket file mode"),
+        ["user"] = (I, "setuid at start when run as root"),
+        ["verbose"] = (I, "also -v"),
+    };
+
+    /// <summary>Settings given a non-default value that Sluice does not act on: each deserves a warning at start.</summary>
+    public static IEnumerable<string> UnsupportedButSet(PoolerConfig config)
+    {
+        foreach (var setting in SettingsTable.All)
+        {
+            if (All.TryGetValue(setting.Name, out var support) && support.Level != SupportLevel.Implemented
+                && config.IsExplicitlySet(setting.Name) && config.GetRaw(setting.Name) != (setting.Default ?? ""))
+            {
+                yield return $"setting {setting.Name} = {config.GetRaw(setting.Name)} is accepted but not acted on: {support.Note}";
+            }
+        }
+    }
+}
