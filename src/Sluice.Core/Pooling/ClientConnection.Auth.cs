@@ -47,7 +47,7 @@ internal sealed partial class ClientConnection
     {
         var b = new MessageBuilder();
         BackendMessages.WriteAuthentication(b, AuthRequest.CleartextPassword);
-        await _socket.SendAsync(b.Written, System.Net.Sockets.SocketFlags.None, token).ConfigureAwait(false);
+        await _connection.SendAsync(b.Written, token).ConfigureAwait(false);
         var password = await ReadPasswordAsync(reader, token).ConfigureAwait(false);
         if (password is null)
         {
@@ -69,7 +69,7 @@ internal sealed partial class ClientConnection
         var salt = RandomNumberGenerator.GetBytes(4);
         var b = new MessageBuilder();
         BackendMessages.WriteAuthentication(b, AuthRequest.Md5Password, salt);
-        await _socket.SendAsync(b.Written, System.Net.Sockets.SocketFlags.None, token).ConfigureAwait(false);
+        await _connection.SendAsync(b.Written, token).ConfigureAwait(false);
         var response = await ReadPasswordAsync(reader, token).ConfigureAwait(false);
         if (response is null)
         {
@@ -89,7 +89,7 @@ internal sealed partial class ClientConnection
         };
         // An unknown user (or an md5 secret, which cannot do SCRAM) gets a mock exchange that always fails.
         var exchange = new ScramServerExchange(stored ?? ScramSecret.CreateMock(user, config.ScramIterations));
-        await _socket.SendAsync(Pregenerated.SaslScramSha256, System.Net.Sockets.SocketFlags.None, token).ConfigureAwait(false);
+        await _connection.SendAsync(Pregenerated.SaslScramSha256, token).ConfigureAwait(false);
 
         var initial = await ReadPasswordAsync(reader, token).ConfigureAwait(false);
         if (initial is null)
@@ -118,7 +118,7 @@ internal sealed partial class ClientConnection
         _ = firstError;
         var b = new MessageBuilder();
         BackendMessages.WriteAuthentication(b, AuthRequest.SaslContinue, serverFirst);
-        await _socket.SendAsync(b.Written, System.Net.Sockets.SocketFlags.None, token).ConfigureAwait(false);
+        await _connection.SendAsync(b.Written, token).ConfigureAwait(false);
 
         var final = await ReadPasswordAsync(reader, token).ConfigureAwait(false);
         if (final is null)
@@ -131,7 +131,7 @@ internal sealed partial class ClientConnection
         }
         b.Clear();
         BackendMessages.WriteAuthentication(b, AuthRequest.SaslFinal, serverFinal);
-        await _socket.SendAsync(b.Written, System.Net.Sockets.SocketFlags.None, token).ConfigureAwait(false);
+        await _connection.SendAsync(b.Written, token).ConfigureAwait(false);
         // Only a stored SCRAM secret lets the recovered ClientKey log in to PostgreSQL (pass-through).
         return new AuthResult(secret is ScramSecret ? exchange.RecoveredClientKey : null);
     }

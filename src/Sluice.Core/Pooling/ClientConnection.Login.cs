@@ -18,7 +18,7 @@ internal sealed partial class ClientConnection
         var config = Pooler.Config;
         using var timeout = new CancellationTokenSource(config.ClientLoginTimeout > TimeSpan.Zero ? config.ClientLoginTimeout : Timeout.InfiniteTimeSpan, Pooler.Time);
         var token = timeout.Token;
-        var reader = new LoginReader(_socket, StartupCode.MaxStartupPacketLength);
+        var reader = new LoginReader(_connection, StartupCode.MaxStartupPacketLength);
 
         StartupPacket? startup = null;
         while (startup is null)
@@ -35,7 +35,7 @@ internal sealed partial class ClientConnection
                 case StartupCode.SslRequest:
                 case StartupCode.GssEncRequest:
                     // TLS and GSS encryption to clients are not offered: 'N' makes libpq continue in plain text.
-                    await _socket.SendAsync(Pregenerated.SslRefused, System.Net.Sockets.SocketFlags.None, token).ConfigureAwait(false);
+                    await _connection.SendAsync(Pregenerated.SslRefused, token).ConfigureAwait(false);
                     continue;
                 case StartupCode.CancelRequest when body.Length == 12:
                     await Pooler.Cancels.ForwardAsync(BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(4)), BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(8))).ConfigureAwait(false);
@@ -295,7 +295,7 @@ internal sealed partial class ClientConnection
             BackendMessages.WriteError(b, "NOTICE", "00000", notice, notice: true);
         }
         b.WriteBytes(Pregenerated.ReadyForQueryIdle);
-        await _socket.SendAsync(b.Written, System.Net.Sockets.SocketFlags.None, token).ConfigureAwait(false);
+        await _connection.SendAsync(b.Written, token).ConfigureAwait(false);
     }
 
     /// <summary>Random bytes for salts and keys come from the cryptographic RNG: cancel keys must not be guessable.</summary>

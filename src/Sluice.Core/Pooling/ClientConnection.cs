@@ -19,6 +19,7 @@ internal sealed partial class ClientConnection
     private static long s_nextId;
 
     private readonly Socket _socket;
+    private Connection _connection;
     private volatile ClientState _state = ClientState.Login;
     private volatile ServerConnection? _server;
     private int _closed;
@@ -28,6 +29,7 @@ internal sealed partial class ClientConnection
     {
         Pooler = pooler;
         _socket = socket;
+        _connection = new SocketConnection(socket);
         IsUnixSocket = isUnixSocket;
         Id = Interlocked.Increment(ref s_nextId);
         WaitNode = new LinkedListNode<ClientConnection>(this);
@@ -87,7 +89,7 @@ internal sealed partial class ClientConnection
         {
             Disconnect(e.Message, SqlState.ProtocolViolation);
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException or IOException)
         {
             Disconnect(e is OperationCanceledException ? "client_login_timeout" : "client unexpected eof", null);
         }
@@ -126,14 +128,14 @@ internal sealed partial class ClientConnection
                         BufferPool.Return(buffer);
                         buffer = null;
                         // Wait for the next query holding no buffer: idle clients cost no memory.
-                        await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
+                        await _connection.WaitForDataAsync().ConfigureAwait(false);
                         buffer = BufferPool.Rent();
                     }
                     else if (filled == buffer!.Length)
                     {
                         buffer = BufferPool.Grow(buffer, filled, filled * 2);
                     }
-                    var n = await _socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None).ConfigureAwait(false);
+                    var n = await _connection.ReceiveAsync(buffer.AsMemory(filled)).ConfigureAwait(false);
                     if (n == 0)
                     {
                         Disconnect("client unexpected eof", null);
@@ -358,29 +360,30 @@ internal sealed partial class ClientConnection
         {
             return new ValueTask<bool>(false);
         }
-        ValueTask<int> pending;
+        ValueTask pending;
         try
         {
-            pending = _socket.SendAsync(data, SocketFlags.None);
+            pending = _connection.SendAsync(data);
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
         {
             return new ValueTask<bool>(false);
         }
         if (pending.IsCompletedSuccessfully)
         {
-            return new ValueTask<bool>(pending.Result == data.Length);
+            return new ValueTask<bool>(true);
         }
-        return AwaitSend(pending, data.Length);
+        return AwaitSend(pending);
 
         [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-        static async ValueTask<bool> AwaitSend(ValueTask<int> pending, int expected)
+        static async ValueTask<bool> AwaitSend(ValueTask pending)
         {
             try
             {
-                return await pending.ConfigureAwait(false) == expected;
+                await pending.ConfigureAwait(false);
+                return true;
             }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
             {
                 return false;
             }
@@ -432,20 +435,11 @@ internal sealed partial class ClientConnection
             {
                 Log.PoolerError(Pooler.Logger, Peer, reason);
             }
-            try
-            {
-                var b = new MessageBuilder(64 + reason.Length);
-                BackendMessages.WriteError(b, "FATAL", sqlState, reason);
-                // A client that stopped reading must not hold this thread: give the error a short deadline.
-                _socket.SendTimeout = 500;
-                _socket.Send(b.Written.Span, SocketFlags.None);
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
-            {
-                // The client is gone already; nothing to tell it.
-            }
+            var b = new MessageBuilder(64 + reason.Length);
+            BackendMessages.WriteError(b, "FATAL", sqlState, reason);
+            _connection.TrySendFinal(b.Written.Span);
         }
-        _socket.CloseQuietly();
+        _connection.Close();
     }
 
     private void Cleanup(bool counted)

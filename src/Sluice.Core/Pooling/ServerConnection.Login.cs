@@ -114,7 +114,7 @@ internal sealed partial class ServerConnection
         FrontendMessages.WriteStartup(b, startup);
         await SendAsync(b.Written, token);
 
-        var reader = new LoginReader(_socket, 1 << 20);
+        var reader = new LoginReader(_connection, 1 << 20);
         ScramClientExchange? scram = null;
         var parameters = new List<KeyValuePair<string, string>>();
         while (true)

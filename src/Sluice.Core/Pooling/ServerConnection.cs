@@ -17,6 +17,7 @@ internal sealed partial class ServerConnection
     private static long s_nextId;
 
     private readonly Socket _socket;
+    private Connection _connection;
     private readonly object _stateLock = new();
     private volatile ServerState _state = ServerState.Login;
     private volatile ClientConnection? _client;
@@ -34,6 +35,7 @@ internal sealed partial class ServerConnection
     {
         Pool = pool;
         _socket = socket;
+        _connection = new SocketConnection(socket);
         Id = Interlocked.Increment(ref s_nextId);
         Peer = $"S-{Id}: {peer}";
         Parameters = pool.Pooler.Tracked.NewValues();
@@ -154,25 +156,7 @@ internal sealed partial class ServerConnection
         }
     }
 
-    public ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken token = default)
-    {
-        var pending = _socket.SendAsync(data, SocketFlags.None, token);
-        if (pending.IsCompletedSuccessfully && pending.Result == data.Length)
-        {
-            return ValueTask.CompletedTask;
-        }
-        return AwaitSend(pending, data.Length);
-
-        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-        static async ValueTask AwaitSend(ValueTask<int> pending, int expected)
-        {
-            var sent = await pending.ConfigureAwait(false);
-            if (sent != expected)
-            {
-                throw new SocketException((int)SocketError.ConnectionReset);
-            }
-        }
-    }
+    public ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken token = default) => _connection.SendAsync(data, token);
 
     /// <summary>
     /// Runs a query of Sluice's own (reset query, SET for tracked parameters) and swallows its replies.
@@ -237,22 +221,14 @@ internal sealed partial class ServerConnection
         {
             Log.ServerClosing(pooler.Logger, Peer, reason, (long)pooler.Time.GetElapsedTime(ConnectTimestamp).TotalSeconds);
         }
-        try
-        {
-            // Terminate lets PostgreSQL end the backend without logging an unexpected EOF.
-            _socket.SendTimeout = 500;
-            _socket.Send(Pregenerated.Terminate, SocketFlags.None);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            // The server is already gone.
-        }
-        _socket.CloseQuietly();
+        // Terminate lets PostgreSQL end the backend without logging an unexpected EOF.
+        _connection.TrySendFinal(Pregenerated.Terminate);
+        _connection.Close();
         internalQuery?.TrySetResult(new ErrorFields("FATAL", SqlState.ConnectionFailure, reason));
         Pool.OnServerClosed(this);
     }
 
-    private void DisposeSocketOnly() => _socket.CloseQuietly();
+    private void DisposeSocketOnly() => _connection.Close();
 
     private void RememberParameter(string name, string value)
     {
@@ -281,14 +257,14 @@ internal sealed partial class ServerConnection
                     BufferPool.Return(buffer);
                     buffer = null;
                     // Wait for data without holding a buffer: an idle server costs no memory.
-                    await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
+                    await _connection.WaitForDataAsync().ConfigureAwait(false);
                     buffer = BufferPool.Rent();
                 }
                 else if (filled == buffer!.Length)
                 {
                     buffer = BufferPool.Grow(buffer, filled, filled * 2);
                 }
-                var n = await _socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None).ConfigureAwait(false);
+                var n = await _connection.ReceiveAsync(buffer.AsMemory(filled)).ConfigureAwait(false);
                 if (n == 0)
                 {
                     closeReason = _state == ServerState.Idle ? "server closed the connection while idle" : "server conn crashed?";
@@ -394,7 +370,7 @@ internal sealed partial class ServerConnection
                 filled -= pos;
             }
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException or IOException)
         {
             closeReason ??= _closed != 0 ? "closed" : "server conn crashed?";
         }

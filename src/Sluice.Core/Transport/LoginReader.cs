@@ -9,15 +9,15 @@ namespace Sluice.Transport;
 /// </summary>
 internal sealed class LoginReader
 {
-    private readonly Socket _socket;
+    private readonly Connection _connection;
     private readonly int _maxMessage;
     private byte[] _buffer = new byte[256];
     private int _start;
     private int _end;
 
-    public LoginReader(Socket socket, int maxMessage)
+    public LoginReader(Connection connection, int maxMessage)
     {
-        _socket = socket;
+        _connection = connection;
         _maxMessage = maxMessage;
     }
 
@@ -81,7 +81,7 @@ internal sealed class LoginReader
             {
                 Array.Resize(ref _buffer, Math.Max(count, _buffer.Length * 2));
             }
-            var n = await _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, cancellationToken);
+            var n = await _connection.ReceiveAsync(_buffer.AsMemory(_end), cancellationToken);
             if (n == 0)
             {
                 return false;

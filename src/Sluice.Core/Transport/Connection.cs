@@ -1,0 +1,28 @@
+using System.Net.Sockets;
+
+namespace Sluice.Transport;
+
+/// <summary>
+/// The byte stream of one peer: a plain socket, or TLS over it. Connections read and write only through
+/// this, so TLS is a different subclass and not a different code path. Sends always send every byte.
+/// </summary>
+internal abstract class Connection
+{
+    protected Connection(Socket socket) => Socket = socket;
+
+    public Socket Socket { get; }
+
+    public virtual bool IsTls => false;
+
+    /// <summary>Completes when data is ready, without a buffer: what an idle connection waits on.</summary>
+    public abstract ValueTask WaitForDataAsync(CancellationToken cancellationToken = default);
+
+    public abstract ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken = default);
+
+    public abstract ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default);
+
+    /// <summary>A last message (an error, Terminate) sent on the way out; never blocks for long and never throws.</summary>
+    public abstract void TrySendFinal(ReadOnlySpan<byte> data);
+
+    public abstract void Close();
+}
