@@ -29,9 +29,25 @@ internal sealed record CommandLine(bool Daemon, bool Quiet, int Verbose, string?
         bool daemon = false, quiet = false, version = false, help = false;
         int verbose = 0;
         string? user = null, config = null;
+        var optionsEnded = false;
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];
+            if (!optionsEnded && arg == "--")
+            {
+                optionsEnded = true;   // getopt: everything after "--" is an operand
+                continue;
+            }
+            if (optionsEnded)
+            {
+                if (config is not null)
+                {
+                    error = "too many arguments";
+                    return Empty;
+                }
+                config = arg;
+                continue;
+            }
             if (arg.StartsWith("--", StringComparison.Ordinal) && arg.Length > 2)
             {
                 var (name, value) = arg.IndexOf('=') is var eq and > 0 ? (arg[2..eq], arg[(eq + 1)..]) : (arg[2..], null);

@@ -14,9 +14,10 @@ internal sealed class TrackedParameters
         var names = new List<string>(AlwaysTracked);
         foreach (var name in extra)
         {
-            if (!string.IsNullOrWhiteSpace(name) && IndexOf(names, name) < 0)
+            var trimmed = name.Trim();
+            if (trimmed.Length > 0 && IndexOf(names, trimmed) < 0)
             {
-                names.Add(name.Trim());
+                names.Add(trimmed);
             }
         }
         Names = [.. names];

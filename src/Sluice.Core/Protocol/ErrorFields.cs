@@ -8,6 +8,7 @@ internal readonly record struct ErrorFields(string Severity, string SqlState, st
     public static ErrorFields Parse(ReadOnlySpan<byte> body)
     {
         string severity = "ERROR", code = "", message = "";
+        var sawNonLocalized = false;
         while (!body.IsEmpty && body[0] != 0)
         {
             var field = body[0];
@@ -21,8 +22,8 @@ internal readonly record struct ErrorFields(string Severity, string SqlState, st
             body = body[(end + 1)..];
             switch (field)
             {
-                case (byte)'V': severity = text; break;
-                case (byte)'S' when severity == "ERROR": severity = text; break;
+                case (byte)'V': severity = text; sawNonLocalized = true; break;
+                case (byte)'S' when !sawNonLocalized: severity = text; break;
                 case (byte)'C': code = text; break;
                 case (byte)'M': message = text; break;
             }

@@ -28,12 +28,12 @@ public sealed class BackendMessagesTests
     }
 
     [Theory]
-    [InlineData(TransactionStatus.Idle, 0x49)]
-    [InlineData(TransactionStatus.InTransaction, 0x54)]
-    [InlineData(TransactionStatus.Failed, 0x45)]
-    public void ReadyForQuery(TransactionStatus status, byte wire)
+    [InlineData('I', 0x49)]
+    [InlineData('T', 0x54)]
+    [InlineData('E', 0x45)]
+    public void ReadyForQuery(char status, byte wire)
     {
-        Assert.Equal(new byte[] { 0x5A, 0x00, 0x00, 0x00, 0x05, wire }, Build(b => BackendMessages.WriteReadyForQuery(b, status)));
+        Assert.Equal(new byte[] { 0x5A, 0x00, 0x00, 0x00, 0x05, wire }, Build(b => BackendMessages.WriteReadyForQuery(b, (TransactionStatus)status)));
     }
 
     [Fact]

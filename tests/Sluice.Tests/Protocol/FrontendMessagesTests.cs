@@ -16,7 +16,7 @@ public sealed class FrontendMessagesTests
 
         byte[] expected =
         [
-            0, 0, 0, 25,               // 4 + 4 + "user\0u\0" (7) + "database\0d\0" (11) + 1
+            0, 0, 0, 27,               // 4 + 4 + "user\0u\0" (7) + "database\0d\0" (11) + 1
             0, 3, 0, 0,
             .. "user\0u\0database\0d\0"u8,
             0,
@@ -39,7 +39,7 @@ public sealed class FrontendMessagesTests
     public void Query()
     {
         Assert.Equal(
-            new byte[] { (byte)'Q', 0, 0, 0, 13, .. "SELECT 1\0"u8 },
+            (byte[])[(byte)'Q', 0, 0, 0, 13, .. "SELECT 1\0"u8],
             Build(b => FrontendMessages.WriteQuery(b, "SELECT 1")));
     }
 
@@ -53,7 +53,7 @@ public sealed class FrontendMessagesTests
     public void Password_IsNulTerminated()
     {
         Assert.Equal(
-            new byte[] { (byte)'p', 0, 0, 0, 9, .. "secr"u8, 0 },
+            (byte[])[(byte)'p', 0, 0, 0, 9, .. "secr"u8, 0],
             Build(b => FrontendMessages.WritePassword(b, "secr"u8)));
     }
 
@@ -76,7 +76,7 @@ public sealed class FrontendMessagesTests
     public void SaslResponse_NoTerminator()
     {
         Assert.Equal(
-            new byte[] { (byte)'p', 0, 0, 0, 7, .. "c=x"u8 },
+            (byte[])[(byte)'p', 0, 0, 0, 7, .. "c=x"u8],
             Build(b => FrontendMessages.WriteSaslResponse(b, "c=x"u8)));
     }
 
