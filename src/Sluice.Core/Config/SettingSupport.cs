@@ -57,7 +57,7 @@ public static class SettingSupport
         ["max_db_client_connections"] = (I, "per database, 53300 past the limit"),
         ["max_db_connections"] = (I, "servers per database across users"),
         ["max_packet_size"] = (I, "larger packets end the connection"),
-        ["max_prepared_statements"] = (A, "protocol-level prepared statements in transaction mode are not tracked yet"),
+        ["max_prepared_statements"] = (I, "named protocol-level statements are renamed, prepared again on servers that lack them, LRU per server"),
         ["max_user_client_connections"] = (I, "per user, 53300 past the limit"),
         ["max_user_connections"] = (I, "servers per user across databases"),
         ["min_pool_size"] = (I, "janitor keeps pools with clients (or a forced user) at the minimum"),

@@ -65,6 +65,9 @@ public sealed partial class Pooler : IAsyncDisposable
 
     internal TrackedParameters Tracked { get; }
 
+    /// <summary>Every distinct prepared statement seen in transaction pooling, shared by all pools.</summary>
+    internal Pooling.Prepared.PreparedStatementRegistry Statements { get; } = new();
+
     internal PoolRegistry Pools { get; }
 
     internal CancelRegistry Cancels { get; }

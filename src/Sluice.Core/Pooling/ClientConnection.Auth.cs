@@ -30,6 +30,12 @@ internal sealed partial class ClientConnection
                     return null;
                 }
                 return Authenticated;
+            case AuthType.Cert when TlsContexts.CertificateUserError(_connection, user) is { } certError:
+                // The client certificate's common name is the user name; no password is asked.
+                Disconnect(certError, SqlState.InvalidAuthorizationSpecification);
+                return null;
+            case AuthType.Cert:
+                return Authenticated;
             case AuthType.Plain:
                 return await CleartextAsync(reader, user, known ? secret : null, token).ConfigureAwait(false);
             case AuthType.Md5 when !known || secret is not ScramSecret:

@@ -20,6 +20,14 @@ internal sealed partial class ClientConnection
         var token = timeout.Token;
         var reader = new LoginReader(_connection, StartupCode.MaxStartupPacketLength);
 
+        // TLS (Transport/Tls*.cs): offered on TCP only; a ClientHello as the first byte is direct TLS (PostgreSQL 17).
+        var tlsOptions = IsUnixSocket ? null : TlsContexts.ForClients(config, Pooler.Logger);
+        if (tlsOptions is not null && await TlsHandshake.IsDirectTlsAsync(_connection, token).ConfigureAwait(false)
+            && !await StartTlsAsync(direct: true).ConfigureAwait(false))
+        {
+            return null;
+        }
+
         StartupPacket? startup = null;
         while (startup is null)
         {
@@ -32,6 +40,19 @@ internal sealed partial class ClientConnection
             var code = BinaryPrimitives.ReadInt32BigEndian(body);
             switch (code)
             {
+                case StartupCode.SslRequest when tlsOptions is not null && !_connection.IsTls:
+                    if (!reader.Leftover.IsEmpty)
+                    {
+                        // Bytes sent before 'S' would be taken as if they came over TLS (CVE-2021-23214).
+                        Disconnect("received unencrypted data after SSL request", SqlState.ProtocolViolation);
+                        return null;
+                    }
+                    await _connection.SendAsync(TlsHandshake.SslAccepted, token).ConfigureAwait(false);
+                    if (!await StartTlsAsync(direct: false).ConfigureAwait(false))
+                    {
+                        return null;
+                    }
+                    continue;
                 case StartupCode.SslRequest:
                 case StartupCode.GssEncRequest:
                     // TLS and GSS encryption to clients are not offered: 'N' makes libpq continue in plain text.
@@ -53,6 +74,11 @@ internal sealed partial class ClientConnection
                 Disconnect(error!, SqlState.ProtocolViolation);
                 return null;
             }
+        }
+        if (!IsUnixSocket && !_connection.IsTls && config.ClientTlsSslMode >= TlsMode.Require)
+        {
+            Disconnect("SSL required", SqlState.InvalidAuthorizationSpecification);
+            return null;
         }
 
         var user = startup["user"];
@@ -76,6 +102,12 @@ internal sealed partial class ClientConnection
         }
 
         var isAdminConsole = database == Config.DatabaseEntry.AdminDatabaseName && !config.Databases.ContainsKey(database);
+        if (isAdminConsole && _connection.IsTls)
+        {
+            // AdminConsole reads and writes the raw socket; until it goes through _connection, no console over TLS.
+            Disconnect("admin console over TLS is not supported yet", SqlState.FeatureNotSupported);
+            return null;
+        }
         if (isAdminConsole)
         {
             await RunAdminConsoleAsync(reader, config, user, token).ConfigureAwait(false);
@@ -119,6 +151,7 @@ internal sealed partial class ClientConnection
         }
         Pool = pool;
         PoolMode = pool.Settings.Mode;
+        _trackStatements = PoolMode != PoolMode.Session && config.MaxPreparedStatements > 0;
         pool.ClientJoined();
         pool.Stats.AddClientLogin();
         if (config.LogConnections)
@@ -144,6 +177,21 @@ internal sealed partial class ClientConnection
         (CancelProcessId, CancelSecretKey) = Pooler.Cancels.Register(this);
         await SendWelcomeAsync(pool, unsupportedProtocolOptions, startup.MinorVersion, token).ConfigureAwait(false);
         return reader.Leftover.ToArray();
+
+        // The handshake replaces the connection; the login goes on with a reader over TLS.
+        async Task<bool> StartTlsAsync(bool direct)
+        {
+            var (tls, tlsError) = await TlsHandshake.AcceptAsync(_socket, tlsOptions!, direct, token).ConfigureAwait(false);
+            if (tls is null)
+            {
+                Log.PoolerError(Pooler.Logger, Peer, tlsError!);
+                Disconnect(tlsError!, null);
+                return false;
+            }
+            _connection = tls;
+            reader = new LoginReader(tls, StartupCode.MaxStartupPacketLength);
+            return true;
+        }
     }
 
     /// <summary>

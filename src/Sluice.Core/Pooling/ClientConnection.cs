@@ -22,6 +22,7 @@ internal sealed partial class ClientConnection
     private Connection _connection;
     private volatile ClientState _state = ClientState.Login;
     private volatile ServerConnection? _server;
+    private bool _trackStatements;   // transaction/statement pooling with max_prepared_statements > 0
     private int _closed;
     private string? _closeReason;
 
@@ -64,6 +65,9 @@ internal sealed partial class ClientConnection
     public int CancelSecretKey { get; private set; }
 
     public TransactionStatus LastStatus { get; private set; } = TransactionStatus.Idle;
+
+    /// <summary>This client's prepared statement names; touched only under its linked server's lock.</summary>
+    internal Prepared.ClientStatements? Statements { get; set; }
 
     /// <summary>The max_db_client_connections / max_user_client_connections slots this client holds.</summary>
     internal (ConnectionCounter? Database, ConnectionCounter? User) ClientCounters { get; set; }
@@ -151,6 +155,8 @@ internal sealed partial class ClientConnection
                 var syncs = 0;
                 var unsyncedTail = false;
                 var terminate = false;
+                var refCount = 0;
+                var anyNamed = false;
                 while (pos < filled)
                 {
                     if (skip > 0)
@@ -167,6 +173,17 @@ internal sealed partial class ClientConnection
                     if (!MessageHeader.TryRead(buffer!.AsSpan(pos), maxPacket, out var code, out var size))
                     {
                         throw new ProtocolViolationException("invalid packet length");
+                    }
+                    if (_trackStatements)
+                    {
+                        var statementMessage = code is FrontendCode.Parse or FrontendCode.Bind or FrontendCode.Describe or FrontendCode.Close;
+                        if (statementMessage && filled - pos < size)
+                        {
+                            break;   // rewriting needs the whole message: read the rest first
+                        }
+                        var named = statementMessage && Prepared.BatchRewriter.NamesStatement(code, buffer.AsSpan(pos + MessageHeader.Size, size - MessageHeader.Size));
+                        AddMessageRef(ref _messageRefs, refCount++, new Prepared.MessageRef(pos, Math.Min(size, filled - pos), code, named));
+                        anyNamed |= named;
                     }
                     switch (code)
                     {
@@ -207,7 +224,7 @@ internal sealed partial class ClientConnection
                     }
                 }
 
-                if (pos > 0 && !await ForwardToServerAsync(buffer!.AsMemory(0, pos), syncs, unsyncedTail).ConfigureAwait(false))
+                if (pos > 0 && !await ForwardToServerAsync(buffer!.AsMemory(0, pos), syncs, unsyncedTail, refCount, anyNamed).ConfigureAwait(false))
                 {
                     return;
                 }
@@ -226,12 +243,33 @@ internal sealed partial class ClientConnection
         finally
         {
             BufferPool.Return(buffer);
+            if (_messageRefs is not null)
+            {
+                System.Buffers.ArrayPool<Prepared.MessageRef>.Shared.Return(_messageRefs);
+                _messageRefs = null;
+            }
         }
+    }
+
+    private Prepared.MessageRef[]? _messageRefs;
+
+    private static void AddMessageRef(ref Prepared.MessageRef[]? refs, int index, Prepared.MessageRef item)
+    {
+        var pool = System.Buffers.ArrayPool<Prepared.MessageRef>.Shared;
+        refs ??= pool.Rent(16);
+        if (index == refs.Length)
+        {
+            var bigger = pool.Rent(refs.Length * 2);
+            refs.AsSpan().CopyTo(bigger);
+            pool.Return(refs);
+            refs = bigger;
+        }
+        refs[index] = item;
     }
 
     /// <summary>Sends client bytes to this client's server, getting one first when the transaction starts.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> ForwardToServerAsync(ReadOnlyMemory<byte> data, int syncs, bool unsyncedTail)
+    private async ValueTask<bool> ForwardToServerAsync(ReadOnlyMemory<byte> data, int syncs, bool unsyncedTail, int refCount, bool anyNamed)
     {
         while (true)
         {
@@ -244,25 +282,91 @@ internal sealed partial class ClientConnection
                     return false;
                 }
             }
+            if (_trackStatements && server.TracksStatements)
+            {
+                var result = await ForwardTrackedAsync(server, data, syncs, unsyncedTail, refCount, anyNamed).ConfigureAwait(false);
+                if (result == ForwardResult.Released)
+                {
+                    Interlocked.CompareExchange(ref _server, null, server);
+                    continue;
+                }
+                return result == ForwardResult.Sent;
+            }
             if (!server.TryAccountForward(this, syncs, unsyncedTail))
             {
                 // Released by its ReadyForQuery a moment ago: this is a new transaction.
                 Interlocked.CompareExchange(ref _server, null, server);
                 continue;
             }
-            server.Pool.Stats.AddReceived(data.Length);
+            return await SendToServerAsync(server, data).ConfigureAwait(false);
+        }
+    }
+
+    private enum ForwardResult
+    {
+        Sent,
+        Failed,
+        Released,
+    }
+
+    private async ValueTask<bool> SendToServerAsync(ServerConnection server, ReadOnlyMemory<byte> data)
+    {
+        server.Pool.Stats.AddReceived(data.Length);
+        try
+        {
+            await server.SendAsync(data).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
+        {
+            server.Close("server conn crashed?");
+            Disconnect("server conn crashed?", SqlState.ConnectionFailure);
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>The batch goes through the prepared-statement rewrite; made-up replies with nothing before them are sent at once.</summary>
+    private async ValueTask<ForwardResult> ForwardTrackedAsync(ServerConnection server, ReadOnlyMemory<byte> data, int syncs, bool unsyncedTail, int refCount, bool anyNamed)
+    {
+        var output = anyNamed ? new PooledWriter(data.Length + 256) : default;
+        try
+        {
+            if (!server.TryAccountTrackedForward(this, syncs, unsyncedTail, data.Span, _messageRefs.AsSpan(0, refCount), anyNamed, ref output, out var rewritten, out var error))
+            {
+                return ForwardResult.Released;
+            }
+            if (error is not null)
+            {
+                server.Close(error);
+                Disconnect(error, SqlState.ProtocolViolation);
+                return ForwardResult.Failed;
+            }
+            if (!await SendToServerAsync(server, rewritten ? output.Written : data).ConfigureAwait(false))
+            {
+                return ForwardResult.Failed;
+            }
+        }
+        finally
+        {
+            output.Dispose();
+        }
+        if (anyNamed)
+        {
+            // A Close of a statement answered by Sluice alone, with nothing outstanding before it.
+            var fakes = new PooledWriter(16);
             try
             {
-                await server.SendAsync(data).ConfigureAwait(false);
+                if (server.TakeLeadingFakes(ref fakes, onlyIfNothingElse: true) && !await SendFromServerAsync(fakes.Written).ConfigureAwait(false))
+                {
+                    return ForwardResult.Failed;
+                }
             }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            finally
             {
-                server.Close("server conn crashed?");
-                Disconnect("server conn crashed?", SqlState.ConnectionFailure);
-                return false;
+                fakes.Dispose();
             }
-            return true;
         }
+        return ForwardResult.Sent;
     }
 
     private async ValueTask<ServerConnection?> AcquireServerAsync()

@@ -35,6 +35,11 @@ internal sealed partial class ServerConnection
         var server = new ServerConnection(pool, socket, $"{pool.Key}@{peer}") { ConnectEndPoint = endPoint };
         try
         {
+            // server_tls_sslmode: SSLRequest and TLS handshake before the StartupMessage (Transport/TlsHandshake.cs).
+            if (await TlsHandshake.ConnectToServerAsync(socket, config, host, pooler.Logger, token) is { } tls)
+            {
+                server._connection = tls;
+            }
             await server.LoginAsync(token);
         }
         catch (Exception e)
@@ -46,6 +51,10 @@ internal sealed partial class ServerConnection
             }
             var what = e is OperationCanceledException ? "server login timeout" : "server login failed: " + e.Message;
             throw new ServerLoginException(new ErrorFields("FATAL", SqlState.ConnectionFailure, what));
+        }
+        if (pool.Settings.Mode != Config.PoolMode.Session && config.MaxPreparedStatements > 0)
+        {
+            server.EnableStatementTracking();
         }
         server.StartReading();
         return server;

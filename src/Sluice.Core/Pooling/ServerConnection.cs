@@ -111,6 +111,13 @@ internal sealed partial class ServerConnection
     {
         lock (_stateLock)
         {
+            return AccountLocked(client, syncs, unsyncedTail);
+        }
+    }
+
+    private bool AccountLocked(ClientConnection client, int syncs, bool unsyncedTail)
+    {
+        {
             if (_client != client || _state != ServerState.Active)
             {
                 return false;
@@ -294,7 +301,8 @@ internal sealed partial class ServerConnection
                     }
                     var state = _state;
                     var needBody = code is BackendCode.ReadyForQuery or BackendCode.ParameterStatus
-                        || (state != ServerState.Active && code == BackendCode.ErrorResponse);
+                        || (state != ServerState.Active && code == BackendCode.ErrorResponse)
+                        || (TracksStatements && code is BackendCode.ParseComplete or BackendCode.CloseComplete or BackendCode.CommandComplete);
                     if (needBody && filled - pos < size)
                     {
                         if (size > buffer.Length)
@@ -315,6 +323,30 @@ internal sealed partial class ServerConnection
 
                     if (state == ServerState.Active)
                     {
+                        if (TracksStatements)
+                        {
+                            if (HasLeadingFakes())
+                            {
+                                if (!await FlushThenFakesAsync(buffer, forwardFrom, pos).ConfigureAwait(false))
+                                {
+                                    closeReason = "client disconnected with query in progress";
+                                    break;
+                                }
+                                forwardFrom = pos;
+                            }
+                            if (TrackReply(code, buffer.AsSpan(pos, Math.Min(size, filled - pos))))
+                            {
+                                // The reply to a message Sluice injected: everything before it goes, it does not.
+                                if (forwardFrom < pos && !await ForwardToClientAsync(buffer, forwardFrom, pos).ConfigureAwait(false))
+                                {
+                                    closeReason = "client disconnected with query in progress";
+                                    break;
+                                }
+                                pos += size;
+                                forwardFrom = pos;
+                                continue;
+                            }
+                        }
                         if (code == BackendCode.ReadyForQuery)
                         {
                             var status = (TransactionStatus)buffer[pos + 5];
@@ -355,9 +387,11 @@ internal sealed partial class ServerConnection
                     forwardFrom = pos;
                 }
 
-                if (closeReason is null && forwardFrom < pos && _state == ServerState.Active)
+                if (closeReason is null && _state == ServerState.Active)
                 {
-                    if (!await ForwardToClientAsync(buffer, forwardFrom, pos).ConfigureAwait(false))
+                    var fakes = TracksStatements && HasLeadingFakes();
+                    if (fakes ? !await FlushThenFakesAsync(buffer, forwardFrom, pos).ConfigureAwait(false)
+                              : forwardFrom < pos && !await ForwardToClientAsync(buffer, forwardFrom, pos).ConfigureAwait(false))
                     {
                         closeReason = "client disconnected with query in progress";
                     }
@@ -403,6 +437,28 @@ internal sealed partial class ServerConnection
         }
         Pool.Stats.AddSent(to - from);
         return client.SendFromServerAsync(buffer.AsMemory(from, to - from));
+    }
+
+    /// <summary>Forwards the pending bytes, then the made-up replies now due, in that order.</summary>
+    private async ValueTask<bool> FlushThenFakesAsync(byte[] buffer, int from, int to)
+    {
+        if (from < to && !await ForwardToClientAsync(buffer, from, to).ConfigureAwait(false))
+        {
+            return false;
+        }
+        var writer = new PooledWriter(64);
+        try
+        {
+            if (!TakeLeadingFakes(ref writer, onlyIfNothingElse: false) || _client is not { } client)
+            {
+                return true;
+            }
+            return await client.SendFromServerAsync(writer.Written).ConfigureAwait(false);
+        }
+        finally
+        {
+            writer.Dispose();
+        }
     }
 
     private long Microseconds(long start, long end) =>
@@ -460,7 +516,7 @@ internal sealed partial class ServerConnection
         bool release;
         lock (_stateLock)
         {
-            release = _pendingSyncs == 0 && !_unsynced && _status == TransactionStatus.Idle && _client == client;
+            release = _pendingSyncs == 0 && !_unsynced && _status == TransactionStatus.Idle && _client == client && _expectations.Count == 0;
             if (release)
             {
                 _client = null;

@@ -35,7 +35,10 @@ internal struct PooledWriter(int initialSize) : IDisposable
 
     public void Dispose()
     {
-        ArrayPool<byte>.Shared.Return(_buffer);
+        if (_buffer is { Length: > 0 })
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+        }
         _buffer = [];
     }
 

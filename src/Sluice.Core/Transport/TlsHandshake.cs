@@ -1,0 +1,123 @@
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using Microsoft.Extensions.Logging;
+using Sluice.Config;
+using Sluice.Pooling;
+using Sluice.Protocol;
+
+namespace Sluice.Transport;
+
+/// <summary>The TLS steps of the client and server logins, kept out of the login code itself.</summary>
+internal static class TlsHandshake
+{
+    /// <summary>The answer to an SSLRequest that is accepted.</summary>
+    public static readonly byte[] SslAccepted = [(byte)'S'];
+
+    private const byte TlsHandshakeRecord = 0x16;
+    private const int SslRequestCode = (1234 << 16) | 5679;
+
+    /// <summary>
+    /// Client side: waits for the first bytes and peeks at the first one without consuming it. A TLS handshake
+    /// record there is PostgreSQL 17's direct TLS (<c>sslnegotiation=direct</c>); anything else is read as usual.
+    /// </summary>
+    public static async ValueTask<bool> IsDirectTlsAsync(Connection connection, CancellationToken token)
+    {
+        await connection.WaitForDataAsync(token).ConfigureAwait(false);
+        var first = new byte[1];
+        return connection.Socket.Receive(first, SocketFlags.Peek) == 1 && first[0] == TlsHandshakeRecord;
+    }
+
+    /// <summary>
+    /// Client side: the TLS handshake after 'S' (or at once for direct TLS). Direct TLS must negotiate ALPN
+    /// "postgresql", as PostgreSQL 17 requires. Returns the connection, or null and the reason to log.
+    /// </summary>
+    public static async Task<(TlsConnection? Connection, string? Error)> AcceptAsync(Socket socket, SslServerAuthenticationOptions options, bool direct, CancellationToken token)
+    {
+        TlsConnection connection;
+        try
+        {
+            connection = await TlsConnection.AcceptAsync(socket, options, token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException or SocketException)
+        {
+            return (null, "TLS handshake failed: " + Describe(e));
+        }
+        if (direct && connection.ApplicationProtocol != TlsContexts.Alpn)
+        {
+            connection.Close();
+            return (null, "direct TLS connection without ALPN protocol \"postgresql\"");
+        }
+        return (connection, null);
+    }
+
+    /// <summary>
+    /// Server side, before the StartupMessage: per server_tls_sslmode, SSLRequest and handshake, or nothing.
+    /// Unix sockets never use TLS. 'N' continues in plain text for allow/prefer and fails for require and above;
+    /// a failed handshake fails the login in every mode (no second plain connection is tried). Returns the TLS
+    /// connection, or null to go on in plain text; throws a <see cref="ServerLoginException"/> (08006) with the reason.
+    /// </summary>
+    public static async Task<TlsConnection?> ConnectToServerAsync(Socket socket, PoolerConfig config, string? host, ILogger? logger, CancellationToken token)
+    {
+        var mode = config.ServerTlsSslMode;
+        if (mode == TlsMode.Disable || socket.AddressFamily == AddressFamily.Unix || string.IsNullOrEmpty(host))
+        {
+            return null;
+        }
+        var contexts = TlsContexts.For(config, logger);
+        if (contexts.ServerError is not null)
+        {
+            if (mode < TlsMode.Require)
+            {
+                return null;   // prefer/allow with unusable server_tls_* files: plain, as the setting allows
+            }
+            throw Fail(contexts.ServerError);
+        }
+
+        var request = new byte[8];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(request, 8);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(request.AsSpan(4), SslRequestCode);
+        await socket.SendAsync(request, SocketFlags.None, token).ConfigureAwait(false);
+        // Exactly one byte: whatever follows 'S' belongs to the TLS handshake and must not be buffered here.
+        var answer = new byte[1];
+        if (await socket.ReceiveAsync(answer, SocketFlags.None, token).ConfigureAwait(false) != 1)
+        {
+            throw Fail("server closed the connection after SSLRequest");
+        }
+        switch (answer[0])
+        {
+            case (byte)'S':
+                break;
+            case (byte)'N' when mode < TlsMode.Require:
+                return null;
+            case (byte)'N':
+                throw Fail("server does not support TLS (server_tls_sslmode requires it)");
+            default:
+                throw Fail($"server sent '{(char)answer[0]}' in answer to SSLRequest");
+        }
+
+        try
+        {
+            return await TlsConnection.ConnectAsync(socket, contexts.ForServer(host), token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException or SocketException)
+        {
+            throw Fail("server TLS handshake failed: " + Describe(e));
+        }
+    }
+
+    private static ServerLoginException Fail(string message) => new(new ErrorFields("FATAL", SqlState.ConnectionFailure, message));
+
+    private static string Describe(Exception e)
+    {
+        var message = e.Message;
+        for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (!string.IsNullOrEmpty(inner.Message) && !message.Contains(inner.Message, StringComparison.Ordinal))
+            {
+                message += ": " + inner.Message;
+            }
+        }
+        return message;
+    }
+}
