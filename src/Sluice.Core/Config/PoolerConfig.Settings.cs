@@ -109,6 +109,7 @@ public sealed partial class PoolerConfig
         QueryWaitNotify = TimeSpan.FromSeconds(Int("query_wait_notify"));
         LoginNotifyMessage = Str("login_notify_message");
         PeerId = Int("peer_id");
+        PinSessionState = Bool("pin_session_state");
 
         EnumNames.TryParseTlsMode(Str("client_tls_sslmode"), out var clientTls);
         ClientTlsSslMode = clientTls;
@@ -238,6 +239,9 @@ public sealed partial class PoolerConfig
     public TimeSpan QueryWaitNotify { get; }
     public string LoginNotifyMessage { get; }
     public int PeerId { get; }
+
+    /// <summary>Sluice only: in transaction pooling, keep a client on its server while it holds session state.</summary>
+    public bool PinSessionState { get; }
 
     public TlsMode ClientTlsSslMode { get; }
     public string ClientTlsKeyFile { get; }

@@ -63,6 +63,7 @@ public static class SettingSupport
         ["min_pool_size"] = (I, "janitor keeps pools with clients (or a forced user) at the minimum"),
         ["peer_id"] = (A, "peering is not implemented yet"),
         ["pidfile"] = (I, "written at start, removed at exit"),
+        ["pin_session_state"] = (I, "Sluice only: transaction pooling keeps a client on its server while it holds session state (SET, LISTEN, advisory locks, temp tables, WITH HOLD cursors, PREPARE, LOAD); 0 = PgBouncer's behaviour"),
         ["pkt_buf"] = (N, "Sluice sizes its pooled buffers itself (16 KiB, returned when idle)"),
         ["pool_idle_timeout"] = (A, "empty pools are kept"),
         ["pool_mode"] = (I, "session, transaction, statement; per database and per user too"),

@@ -71,6 +71,7 @@ public static class SettingsTable
         new("min_pool_size", SettingType.Int, "0", R),
         new("peer_id", SettingType.Int, "0", R),
         new("pidfile", SettingType.String, "", NoReload),
+        new("pin_session_state", SettingType.Bool, "1", R),
         new("pkt_buf", SettingType.Int, "4096", NoReload),
         new("pool_idle_timeout", SettingType.Time, "0", R),
         new("pool_mode", SettingType.Enum, "session", R) { AllowedValues = PoolModes },

@@ -75,9 +75,9 @@ internal sealed partial class ClientConnection
                 return null;
             }
         }
-        if (!IsUnixSocket && !_connection.IsTls && config.ClientTlsSslMode >= TlsMode.Require)
+        if (!IsUnixSocket && TlsContexts.LoginRequirementError(_connection, config.ClientTlsSslMode) is { } tlsRequired)
         {
-            Disconnect("SSL required", SqlState.InvalidAuthorizationSpecification);
+            Disconnect(tlsRequired, SqlState.InvalidAuthorizationSpecification);
             return null;
         }
 
@@ -152,6 +152,7 @@ internal sealed partial class ClientConnection
         Pool = pool;
         PoolMode = pool.Settings.Mode;
         _trackStatements = PoolMode != PoolMode.Session && config.MaxPreparedStatements > 0;
+        _trackSessionState = PoolMode == PoolMode.Transaction && config.PinSessionState;
         pool.ClientJoined();
         pool.Stats.AddClientLogin();
         if (config.LogConnections)

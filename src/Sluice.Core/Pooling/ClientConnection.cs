@@ -23,6 +23,9 @@ internal sealed partial class ClientConnection
     private volatile ClientState _state = ClientState.Login;
     private volatile ServerConnection? _server;
     private bool _trackStatements;   // transaction/statement pooling with max_prepared_statements > 0
+    private bool _trackSessionState; // transaction pooling with pin_session_state
+    private SessionState.SessionStateTracker? _sessionState;
+    private long _pinnedSince;
     private int _closed;
     private string? _closeReason;
 
@@ -65,6 +68,12 @@ internal sealed partial class ClientConnection
     public int CancelSecretKey { get; private set; }
 
     public TransactionStatus LastStatus { get; private set; } = TransactionStatus.Idle;
+
+    /// <summary>True while the client holds session state: its server stays with it at the end of a transaction.</summary>
+    public bool IsPinned => _sessionState?.IsPinned ?? false;
+
+    /// <summary>Why the client is pinned (SHOW PINNED), or empty.</summary>
+    public string PinReason => _sessionState is { IsPinned: true } state ? state.Describe() : "";
 
     /// <summary>This client's prepared statement names; touched only under its linked server's lock.</summary>
     internal Prepared.ClientStatements? Statements { get; set; }
@@ -174,6 +183,14 @@ internal sealed partial class ClientConnection
                     {
                         throw new ProtocolViolationException("invalid packet length");
                     }
+                    if (_trackSessionState && code is FrontendCode.Query or FrontendCode.Parse)
+                    {
+                        if (filled - pos < size)
+                        {
+                            break;   // the whole text is needed to see what it does to the session
+                        }
+                        ObserveSessionState(code, buffer.AsSpan(pos + MessageHeader.Size, size - MessageHeader.Size));
+                    }
                     if (_trackStatements)
                     {
                         var statementMessage = code is FrontendCode.Parse or FrontendCode.Bind or FrontendCode.Describe or FrontendCode.Close;
@@ -252,6 +269,44 @@ internal sealed partial class ClientConnection
     }
 
     private Prepared.MessageRef[]? _messageRefs;
+
+    /// <summary>Follows session state in a Query or Parse text and counts pins and pinned time.</summary>
+    private void ObserveSessionState(byte code, ReadOnlySpan<byte> body)
+    {
+        var sql = body;
+        if (code == FrontendCode.Parse)
+        {
+            var nameEnd = body.IndexOf((byte)0);
+            sql = nameEnd < 0 ? default : body[(nameEnd + 1)..];
+        }
+        var end = sql.IndexOf((byte)0);
+        if (end >= 0)
+        {
+            sql = sql[..end];
+        }
+        var state = _sessionState ??= new SessionState.SessionStateTracker(Pooler.Tracked);
+        var wasPinned = state.IsPinned;
+        state.Observe(sql);
+        if (state.IsPinned != wasPinned)
+        {
+            OnPinChanged(state.IsPinned);
+        }
+    }
+
+    private void OnPinChanged(bool pinned)
+    {
+        var stats = Pool!.Stats;
+        if (pinned)
+        {
+            stats.AddPin();
+            _pinnedSince = Pooler.Time.GetTimestamp();
+        }
+        else if (_pinnedSince != 0)
+        {
+            stats.AddPinnedTime(Pooler.Time.GetElapsedTime(_pinnedSince).Ticks / TimeSpan.TicksPerMicrosecond);
+            _pinnedSince = 0;
+        }
+    }
 
     private static void AddMessageRef(ref Prepared.MessageRef[]? refs, int index, Prepared.MessageRef item)
     {
@@ -565,6 +620,10 @@ internal sealed partial class ClientConnection
         {
             Pooler.Cancels.Remove(this);
         }
+        if (_pinnedSince != 0)
+        {
+            OnPinChanged(false);
+        }
         if (counted)
         {
             pool?.ClientLeft();
@@ -589,7 +648,8 @@ internal sealed partial class ClientConnection
             server.Close("client disconnected with query in progress");
             return;
         }
-        if (PoolMode == PoolMode.Session || Pooler.Config.ServerResetQueryAlways)
+        // A pinned session left state behind: the next client must get a clean server.
+        if (PoolMode == PoolMode.Session || Pooler.Config.ServerResetQueryAlways || _sessionState is { EverPinned: true })
         {
             _ = server.ResetThenReleaseAsync();
         }

@@ -516,7 +516,8 @@ internal sealed partial class ServerConnection
         bool release;
         lock (_stateLock)
         {
-            release = _pendingSyncs == 0 && !_unsynced && _status == TransactionStatus.Idle && _client == client && _expectations.Count == 0;
+            release = _pendingSyncs == 0 && !_unsynced && _status == TransactionStatus.Idle && _client == client && _expectations.Count == 0
+                && !client.IsPinned;
             if (release)
             {
                 _client = null;
@@ -550,6 +551,8 @@ internal sealed partial class ServerConnection
                 Close("reset query failed: " + error.Value.Message);
                 return;
             }
+            // DISCARD ALL (or whatever the reset does) may have dropped prepared statements: forget them all.
+            Statements.Clear();
         }
         Pool.Release(this);
     }

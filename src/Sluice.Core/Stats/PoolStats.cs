@@ -18,6 +18,16 @@ internal sealed class PoolStats
     private long _clientParses;
     private long _serverParses;
     private long _binds;
+    private long _pins;
+    private long _pinnedTimeUs;
+
+    public void AddPin() => Interlocked.Increment(ref _pins);
+
+    public void AddPinnedTime(long us) => Interlocked.Add(ref _pinnedTimeUs, us);
+
+    public long PinCount => Interlocked.Read(ref _pins);
+
+    public long PinnedTimeUs => Interlocked.Read(ref _pinnedTimeUs);
 
     public void AddServerAssignment(long waitUs)
     {
