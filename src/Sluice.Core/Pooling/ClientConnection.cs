@@ -587,6 +587,11 @@ internal sealed partial class ClientConnection
             return;
         }
         _closeReason = reason;
+        // A client queued for a server is taken out of the queue, so its loop wakes up and cleans up now.
+        if (_state == ClientState.Waiting && Pool is { } pool && pool.CancelWait(this))
+        {
+            FailWait(new ServerLoginException(new ErrorFields("FATAL", sqlState ?? SqlState.AdminShutdown, reason)));
+        }
         if (sqlState is not null)
         {
             var config = Pooler.Config;
