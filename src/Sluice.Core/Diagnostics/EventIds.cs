@@ -8,6 +8,7 @@ internal static class EventIds
     public const int ShuttingDown = 3;
     public const int ConfigWarning = 4;
     public const int ListenFailed = 5;
+    public const int Stats = 6;
 
     public const int ClientLogin = 100;
     public const int ClientClosing = 101;

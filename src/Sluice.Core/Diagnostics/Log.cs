@@ -50,6 +50,9 @@ internal static partial class Log
     [LoggerMessage(EventIds.CancelDropped, LogLevel.Debug, "cancel request dropped: {Reason}")]
     public static partial void CancelDropped(ILogger logger, string reason);
 
+    [LoggerMessage(EventIds.Stats, LogLevel.Information, "stats: {Xacts} xacts/s, {Queries} queries/s, {ClientParses} client parses/s, {ServerParses} server parses/s, {Binds} binds/s, {Logins} client logins/s, in {In} B/s, out {Out} B/s, xact {XactUs} us, query {QueryUs} us, wait {WaitUs} us")]
+    public static partial void Stats(ILogger logger, long xacts, long queries, long clientParses, long serverParses, long binds, long logins, long @in, long @out, long xactUs, long queryUs, long waitUs);
+
     [LoggerMessage(EventIds.UnexpectedError, LogLevel.Error, "unexpected error in {Where}")]
     public static partial void UnexpectedError(ILogger logger, string where, Exception exception);
 }

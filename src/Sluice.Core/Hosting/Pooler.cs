@@ -23,6 +23,14 @@ public sealed partial class Pooler : IAsyncDisposable
     private volatile AuthFile _authFile = AuthFile.Empty;
     private int _clientCount;
     private volatile bool _stopping;
+    private Metrics.HttpEndpoint? _http;
+    private Metrics.SluiceMeter? _meter;
+
+    /// <summary>Where /metrics, /healthz and /readyz are served, when stats_listen_port is set.</summary>
+    public EndPoint? HttpEndpoint => _http?.LocalEndPoint;
+
+    /// <summary>/readyz: listening, not paused, not shutting down.</summary>
+    public bool IsReady => !_stopping && !IsPaused && Endpoints.Count > 0;
 
     public Pooler(PoolerConfig config, ILoggerFactory loggerFactory, TimeProvider? time = null)
     {
@@ -87,6 +95,8 @@ public sealed partial class Pooler : IAsyncDisposable
             listener.Start();
         }
         Janitor.Start();
+        _http = Metrics.HttpEndpoint.Start(this);
+        _meter = new Metrics.SluiceMeter(this);
         foreach (var warning in SettingSupport.UnsupportedButSet(config))
         {
             Log.ConfigWarning(Logger, warning);
@@ -100,6 +110,8 @@ public sealed partial class Pooler : IAsyncDisposable
     {
         _stopping = true;
         Janitor.Dispose();
+        _http?.Dispose();
+        _meter?.Dispose();
         StopListening();
         foreach (var client in _clients.Values)
         {

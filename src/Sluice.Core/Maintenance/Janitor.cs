@@ -17,7 +17,13 @@ internal sealed class Janitor : IDisposable
     private ITimer? _timer;
     private int _running;
 
-    public Janitor(Pooler pooler) => _pooler = pooler;
+    private readonly StatsLogger _statsLogger;
+
+    public Janitor(Pooler pooler)
+    {
+        _pooler = pooler;
+        _statsLogger = new StatsLogger(pooler);
+    }
 
     public void Start() => _timer = _pooler.Time.CreateTimer(static state => ((Janitor)state!).Tick(), this, Period, Period);
 
@@ -39,6 +45,7 @@ internal sealed class Janitor : IDisposable
             {
                 CheckClient(client, now);
             }
+            _statsLogger.MaybeLog(now);
         }
         finally
         {

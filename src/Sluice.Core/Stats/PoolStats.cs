@@ -29,9 +29,16 @@ internal sealed class PoolStats
 
     public long PinnedTimeUs => Interlocked.Read(ref _pinnedTimeUs);
 
+    /// <summary>How long clients waited for a server, per assignment.</summary>
+    public LatencyHistogram WaitTimes { get; } = new();
+
+    /// <summary>How long queries took, from the first byte sent to the server to its ReadyForQuery.</summary>
+    public LatencyHistogram QueryTimes { get; } = new();
+
     public void AddServerAssignment(long waitUs)
     {
         Interlocked.Increment(ref _serverAssignments);
+        WaitTimes.Record(waitUs);
         if (waitUs > 0)
         {
             Interlocked.Add(ref _waitTimeUs, waitUs);
@@ -40,6 +47,7 @@ internal sealed class PoolStats
 
     public void AddQuery(long queryUs)
     {
+        QueryTimes.Record(queryUs);
         Interlocked.Increment(ref _queryCount);
         Interlocked.Add(ref _queryTimeUs, queryUs);
     }
