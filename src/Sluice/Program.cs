@@ -67,13 +67,30 @@ if (ProcessIdentity.IsRoot && Environment.GetEnvironmentVariable("SLUICE_ALLOW_R
     return 1;
 }
 
+if (commandLine.Daemon && string.IsNullOrEmpty(config.Pidfile))
+{
+    Console.Error.WriteLine("sluice: daemon needs pidfile configured");
+    return 1;
+}
+if (!string.IsNullOrEmpty(config.Pidfile) && PidFile.CheckStale(config.Pidfile) is { } pidError)
+{
+    Console.Error.WriteLine($"sluice: {pidError}");
+    return 1;
+}
+if (commandLine.Daemon && !Daemon.IsChild)
+{
+    return Daemon.Detach(args, config.Pidfile!);
+}
+
 var verbose = Math.Max(config.Verbose, commandLine.Verbose);
 var level = verbose switch { 0 => LogLevel.Information, 1 => LogLevel.Debug, _ => LogLevel.Trace };
-using var logProvider = new TextLoggerProvider(level, writeToStderr: !commandLine.Quiet && !commandLine.Daemon, config.Logfile);
+using var logProvider = new TextLoggerProvider(level, writeToStderr: !commandLine.Quiet && !commandLine.Daemon, null);
+logProvider.Configure(config);
 using var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(logProvider));
 var logger = loggerFactory.CreateLogger("Sluice");
 
 var pooler = new Pooler(config, loggerFactory);
+pooler.ConfigReloaded += logProvider.Configure;
 try
 {
     await pooler.StartAsync();
@@ -86,21 +103,29 @@ catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException
 }
 if (!string.IsNullOrEmpty(config.Pidfile))
 {
-    File.WriteAllText(config.Pidfile, $"{Environment.ProcessId}\n");
+    PidFile.Write(config.Pidfile);
 }
+SystemdNotifier.Notify($"READY=1\nMAINPID={Environment.ProcessId}");
 
 var signals = new SignalHandler(pooler, logger, () =>
 {
-    var reloaded = ConfigLoader.LoadFile(commandLine.ConfigFile!);
-    pooler.Reload(reloaded);
-    logProvider.ReopenFile(reloaded.Logfile);
+    SystemdNotifier.Notify("RELOADING=1");
+    try
+    {
+        pooler.Reload(ConfigLoader.LoadFile(commandLine.ConfigFile!));
+    }
+    finally
+    {
+        SystemdNotifier.Notify("READY=1");
+    }
 });
 using var registrations = signals.Register();
 var (mode, drain) = await signals.WaitForShutdownAsync();
+SystemdNotifier.Notify("STOPPING=1");
 await pooler.ShutdownAsync(mode, drain);
 if (!string.IsNullOrEmpty(config.Pidfile))
 {
-    File.Delete(config.Pidfile);
+    PidFile.Remove(config.Pidfile);
 }
 logger.LogInformation("shutdown complete");
 return 0;

@@ -110,6 +110,7 @@ public sealed partial class PoolerConfig
         LoginNotifyMessage = Str("login_notify_message");
         PeerId = Int("peer_id");
         PinSessionState = Bool("pin_session_state");
+        LogFormat = Str("log_format");
 
         EnumNames.TryParseTlsMode(Str("client_tls_sslmode"), out var clientTls);
         ClientTlsSslMode = clientTls;
@@ -242,6 +243,9 @@ public sealed partial class PoolerConfig
 
     /// <summary>Sluice only: in transaction pooling, keep a client on its server while it holds session state.</summary>
     public bool PinSessionState { get; }
+
+    /// <summary>Sluice only: "text" (PgBouncer's line format) or "json" (one object per line).</summary>
+    public string LogFormat { get; }
 
     public TlsMode ClientTlsSslMode { get; }
     public string ClientTlsKeyFile { get; }

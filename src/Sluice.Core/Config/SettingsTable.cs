@@ -57,6 +57,7 @@ public static class SettingsTable
         new("listen_port", SettingType.Int, "6432", NoReload),
         new("log_connections", SettingType.Bool, "1", R),
         new("log_disconnections", SettingType.Bool, "1", R),
+        new("log_format", SettingType.Enum, "text", R) { AllowedValues = ["text", "json"] },
         new("log_pooler_errors", SettingType.Bool, "1", R),
         new("log_stats", SettingType.Bool, "1", R),
         new("logfile", SettingType.String, "", R),

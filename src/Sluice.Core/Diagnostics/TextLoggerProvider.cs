@@ -1,23 +1,26 @@
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 
 namespace Sluice.Diagnostics;
 
 /// <summary>
-/// Writes PgBouncer-format lines to stderr and optionally a log file. Lines are queued and written by one
-/// thread so a slow terminal never stalls a connection.
+/// Writes log lines to stderr, the logfile and syslog, in PgBouncer's line format or as JSON. Lines are
+/// queued and written by one thread so a slow terminal or disk never stalls a connection.
 /// </summary>
 public sealed class TextLoggerProvider : ILoggerProvider
 {
-    private readonly System.Threading.Channels.Channel<string> _lines =
-        System.Threading.Channels.Channel.CreateBounded<string>(new System.Threading.Channels.BoundedChannelOptions(10_000)
+    private readonly System.Threading.Channels.Channel<(LogLevel Level, string Line, string Message)> _lines =
+        System.Threading.Channels.Channel.CreateBounded<(LogLevel, string, string)>(new System.Threading.Channels.BoundedChannelOptions(10_000)
         {
             FullMode = System.Threading.Channels.BoundedChannelFullMode.DropWrite,
             SingleReader = true,
         });
     private readonly Thread _writer;
     private readonly TimeProvider _time;
-    private volatile TextWriter? _file;
     private readonly bool _stderr;
+    private volatile TextWriter? _file;
+    private volatile SyslogWriter? _syslog;
+    private volatile bool _json;
 
     public TextLoggerProvider(LogLevel minimumLevel, bool writeToStderr, string? logFile, TimeProvider? time = null)
     {
@@ -30,6 +33,16 @@ public sealed class TextLoggerProvider : ILoggerProvider
     }
 
     public LogLevel MinimumLevel { get; set; }
+
+    /// <summary>Applies the log settings of a (re)loaded config: file reopened (logrotate), syslog, format.</summary>
+    public void Configure(Config.PoolerConfig config)
+    {
+        ReopenFile(config.Logfile);
+        var old = _syslog;
+        _syslog = config.Syslog ? new SyslogWriter(config.SyslogIdent, config.SyslogFacility) : null;
+        old?.Dispose();
+        _json = config.LogFormat == "json";
+    }
 
     /// <summary>Opens the log file again, for logrotate (called on RELOAD / SIGHUP).</summary>
     public void ReopenFile(string? path)
@@ -46,11 +59,17 @@ public sealed class TextLoggerProvider : ILoggerProvider
         _lines.Writer.TryComplete();
         _writer.Join(TimeSpan.FromSeconds(2));
         _file?.Dispose();
+        _syslog?.Dispose();
     }
 
-    internal void Enqueue(string line) => _lines.Writer.TryWrite(line);
-
-    internal DateTimeOffset Now => _time.GetUtcNow();
+    private void Enqueue(LogLevel level, EventId eventId, string message, Exception? exception)
+    {
+        var now = _time.GetUtcNow();
+        var line = _json
+            ? JsonSerializer.Serialize(new LogRecord(now.UtcDateTime.ToString("O"), Environment.ProcessId, PgBouncerLogFormatter.LevelName(level), eventId.Id, eventId.Name, message, exception?.ToString()), LogRecordContext.Default.LogRecord)
+            : PgBouncerLogFormatter.Format(now, level, message, exception);
+        _lines.Writer.TryWrite((level, line, message));
+    }
 
     private void WriteLoop()
     {
@@ -58,13 +77,14 @@ public sealed class TextLoggerProvider : ILoggerProvider
         var stderr = Console.Error;
         while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
         {
-            while (reader.TryRead(out var line))
+            while (reader.TryRead(out var entry))
             {
                 if (_stderr)
                 {
-                    stderr.WriteLine(line);
+                    stderr.WriteLine(entry.Line);
                 }
-                _file?.WriteLine(line);
+                _file?.WriteLine(entry.Line);
+                _syslog?.Write(entry.Level, entry.Message);
             }
             stderr.Flush();
         }
@@ -78,11 +98,17 @@ public sealed class TextLoggerProvider : ILoggerProvider
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (!IsEnabled(logLevel))
+            if (IsEnabled(logLevel))
             {
-                return;
+                provider.Enqueue(logLevel, eventId, formatter(state, exception), exception);
             }
-            provider.Enqueue(PgBouncerLogFormatter.Format(provider.Now, logLevel, formatter(state, exception), exception));
         }
     }
 }
+
+/// <summary>One JSON log line (log_format = json).</summary>
+internal sealed record LogRecord(string Time, int Pid, string Level, int EventId, string? Event, string Message, string? Exception);
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(LogRecord))]
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+internal sealed partial class LogRecordContext : System.Text.Json.Serialization.JsonSerializerContext;

@@ -136,6 +136,9 @@ public sealed partial class Pooler : IAsyncDisposable
         }
     }
 
+    /// <summary>Raised after RELOAD / SIGHUP applied a new snapshot (the host reopens its log sinks).</summary>
+    public event Action<PoolerConfig>? ConfigReloaded;
+
     /// <summary>Applies a new config snapshot and auth_file (RELOAD / SIGHUP); connected clients keep working.</summary>
     public void Reload(PoolerConfig config)
     {
@@ -143,6 +146,7 @@ public sealed partial class Pooler : IAsyncDisposable
         _config = config;
         _authFile = authFile;
         _autoDatabases.Clear();
+        ConfigReloaded?.Invoke(config);
         foreach (var pool in Pools.All)
         {
             var database = FindDatabase(pool.Key.Database);
