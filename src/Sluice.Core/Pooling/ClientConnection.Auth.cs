@@ -16,9 +16,15 @@ internal sealed partial class ClientConnection
     private static readonly AuthResult Authenticated = new((byte[]?)null);
 
     /// <summary>Authenticates the client per auth_type against auth_file. Returns null after disconnecting it.</summary>
-    private async Task<AuthResult?> AuthenticateAsync(LoginReader reader, PoolerConfig config, string user, bool forcedUser, CancellationToken token)
+    private async Task<AuthResult?> AuthenticateAsync(LoginReader reader, PoolerConfig config, string user, bool forcedUser, CancellationToken token, DatabaseEntry? database = null)
     {
         var known = Pooler.AuthFile.TryGet(user, out var secret);
+        if (!known && config.AuthType != AuthType.Any && database is not null && (database.AuthUser ?? config.AuthUser) is { Length: > 0 } authUser)
+        {
+            secret = await LookUpWithAuthQueryAsync(database, authUser, user, config).ConfigureAwait(false);
+            known = secret is not null;
+            _authQuerySecret = secret;
+        }
         switch (config.AuthType)
         {
             case AuthType.Any:

@@ -122,7 +122,7 @@ internal sealed partial class ClientConnection
 
         var dbEntry = Pooler.FindDatabase(database);
         var forcedUser = dbEntry is not null && !string.IsNullOrEmpty(dbEntry.User);
-        var authResult = await AuthenticateAsync(reader, config, user, forcedUser, token).ConfigureAwait(false);
+        var authResult = await AuthenticateAsync(reader, config, user, forcedUser, token, dbEntry).ConfigureAwait(false);
         if (authResult is null)
         {
             return null;
@@ -148,6 +148,10 @@ internal sealed partial class ClientConnection
         if (authResult.ScramClientKey is { } clientKey && !forcedUser)
         {
             pool.ScramClientKey = clientKey;
+        }
+        if (_authQuerySecret is not null && !forcedUser)
+        {
+            pool.DynamicSecret = _authQuerySecret;
         }
         Pool = pool;
         PoolMode = pool.Settings.Mode;

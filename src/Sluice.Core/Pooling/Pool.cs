@@ -56,6 +56,9 @@ internal sealed class Pool
 
     public PoolSettings Settings { get; private set; }
 
+    /// <summary>The secret auth_query found for this pool's user, used when auth_file does not list it.</summary>
+    public PasswordSecret? DynamicSecret { get; set; }
+
     /// <summary>SCRAM pass-through: the ClientKey recovered from a client's proof against the auth_file secret.</summary>
     public byte[]? ScramClientKey { get; set; }
 

@@ -275,6 +275,10 @@ internal sealed partial class ServerConnection
         {
             return secret;
         }
+        if (Pool.DynamicSecret is { } dynamic)
+        {
+            return dynamic;
+        }
         throw LoginError($"no password for user \"{Pool.ServerUser}\" in auth_file or the database entry");
     }
 

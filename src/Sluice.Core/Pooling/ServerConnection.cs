@@ -169,7 +169,33 @@ internal sealed partial class ServerConnection
     /// Runs a query of Sluice's own (reset query, SET for tracked parameters) and swallows its replies.
     /// Returns the server's error, or null on success. The server must not be linked to a client.
     /// </summary>
-    public async Task<ErrorFields?> RunInternalQueryAsync(string sql)
+    public Task<ErrorFields?> RunInternalQueryAsync(string sql)
+    {
+        var b = new MessageBuilder();
+        FrontendMessages.WriteQuery(b, sql);
+        return RunInternalAsync(b, captureRows: false);
+    }
+
+    /// <summary>
+    /// auth_query: runs <paramref name="sql"/> with <c>$1</c> = <paramref name="parameter"/> through the extended
+    /// protocol (no quoting of the user name into SQL) and returns the first row's text columns.
+    /// </summary>
+    public async Task<(ErrorFields? Error, string?[]? Row)> RunAuthQueryAsync(string sql, string parameter)
+    {
+        var b = new MessageBuilder();
+        FrontendMessages.WriteParse(b, sql);
+        FrontendMessages.WriteBindOneTextParameter(b, parameter);
+        FrontendMessages.WriteExecute(b);
+        FrontendMessages.WriteSync(b);
+        var error = await RunInternalAsync(b, captureRows: true).ConfigureAwait(false);
+        var row = _internalRows is { Count: > 0 } rows ? rows[0] : null;
+        _internalRows = null;
+        return (error, row);
+    }
+
+    private List<string?[]>? _internalRows;
+
+    private async Task<ErrorFields?> RunInternalAsync(MessageBuilder b, bool captureRows)
     {
         var done = new TaskCompletionSource<ErrorFields?>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_stateLock)
@@ -179,11 +205,10 @@ internal sealed partial class ServerConnection
                 return new ErrorFields("FATAL", SqlState.ConnectionFailure, "server closed");
             }
             _internalError = null;
+            _internalRows = captureRows ? [] : null;
             _internalQuery = done;
             _state = ServerState.Internal;
         }
-        var b = new MessageBuilder();
-        FrontendMessages.WriteQuery(b, sql);
         try
         {
             await SendAsync(b.Written);
@@ -193,6 +218,38 @@ internal sealed partial class ServerConnection
             Close("server conn crashed?");
         }
         return await done.Task.ConfigureAwait(false);
+    }
+
+    private static string?[] ParseDataRow(ReadOnlySpan<byte> body)
+    {
+        var count = System.Buffers.Binary.BinaryPrimitives.ReadInt16BigEndian(body);
+        var values = new string?[count];
+        var rest = body[2..];
+        for (var i = 0; i < count; i++)
+        {
+            var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(rest);
+            rest = rest[4..];
+            if (length >= 0)
+            {
+                values[i] = System.Text.Encoding.UTF8.GetString(rest[..length]);
+                rest = rest[length..];
+            }
+        }
+        return values;
+    }
+
+    /// <summary>Hands a server that ran a query for a client's login (auth_query) back to its pool.</summary>
+    public void ReleaseAfterInternal()
+    {
+        lock (_stateLock)
+        {
+            if (_state == ServerState.Closed)
+            {
+                return;
+            }
+            _client = null;
+        }
+        Pool.Release(this);
     }
 
     /// <summary>Puts a server that ran an internal query back under a client's ownership.</summary>
@@ -302,6 +359,7 @@ internal sealed partial class ServerConnection
                     var state = _state;
                     var needBody = code is BackendCode.ReadyForQuery or BackendCode.ParameterStatus
                         || (state != ServerState.Active && code == BackendCode.ErrorResponse)
+                        || (state == ServerState.Internal && code == BackendCode.DataRow && _internalRows is not null)
                         || (TracksStatements && code is BackendCode.ParseComplete or BackendCode.CloseComplete or BackendCode.CommandComplete);
                     if (needBody && filled - pos < size)
                     {
@@ -578,6 +636,9 @@ internal sealed partial class ServerConnection
             {
                 case BackendCode.ErrorResponse:
                     _internalError ??= ErrorFields.Parse(message[5..]);
+                    break;
+                case BackendCode.DataRow when _internalRows is not null:
+                    _internalRows.Add(ParseDataRow(message[5..]));
                     break;
                 case BackendCode.ParameterStatus:
                     var (name, value) = ParseParameterStatus(message[5..]);

@@ -68,6 +68,54 @@ internal static class FrontendMessages
         b.EndMessage();
     }
 
+    /// <summary>Parse of the unnamed statement with no declared parameter types.</summary>
+    public static void WriteParse(MessageBuilder b, string sql)
+    {
+        var len = 1 +                                  // unnamed statement
+                  MessageBuilder.CStringLength(sql) +  // query
+                  sizeof(short);                       // no parameter types
+        b.StartMessage(FrontendCode.Parse, len);
+        b.WriteByte(0);
+        b.WriteCString(sql);
+        b.WriteInt16(0);
+        b.EndMessage();
+    }
+
+    /// <summary>Bind of the unnamed portal and statement with one text parameter and text results.</summary>
+    public static void WriteBindOneTextParameter(MessageBuilder b, string value)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(value);
+        var len = 1 + 1 +              // unnamed portal, unnamed statement
+                  sizeof(short) +      // parameter format codes: none (all text)
+                  sizeof(short) +      // one parameter
+                  sizeof(int) +        // its length
+                  bytes.Length +       // its value
+                  sizeof(short);       // result format codes: none (all text)
+        b.StartMessage(FrontendCode.Bind, len);
+        b.WriteByte(0);
+        b.WriteByte(0);
+        b.WriteInt16(0);
+        b.WriteInt16(1);
+        b.WriteInt32(bytes.Length);
+        b.WriteBytes(bytes);
+        b.WriteInt16(0);
+        b.EndMessage();
+    }
+
+    public static void WriteExecute(MessageBuilder b)
+    {
+        b.StartMessage(FrontendCode.Execute, 1 + sizeof(int));   // unnamed portal, no row limit
+        b.WriteByte(0);
+        b.WriteInt32(0);
+        b.EndMessage();
+    }
+
+    public static void WriteSync(MessageBuilder b)
+    {
+        b.StartMessage(FrontendCode.Sync, 0);
+        b.EndMessage();
+    }
+
     public static void WriteTerminate(MessageBuilder b)
     {
         b.StartMessage(FrontendCode.Terminate, 0);
