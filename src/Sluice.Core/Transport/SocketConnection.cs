@@ -45,8 +45,9 @@ internal sealed class SocketConnection(Socket socket) : Connection(socket)
     {
         try
         {
-            // A peer that stopped reading must not hold this thread: the last words get a short deadline.
-            Socket.SendTimeout = 500;
+            // Never wait for a peer that stopped reading: the last words go out only if the socket buffer has
+            // room (it almost always has), so an I/O thread is never blocked here.
+            Socket.Blocking = false;
             Socket.Send(data, SocketFlags.None);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
