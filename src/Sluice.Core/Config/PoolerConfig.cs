@@ -34,6 +34,18 @@ public sealed partial class PoolerConfig
 
     public bool IsExplicitlySet(string key) => _explicit.Contains(key);
 
+    /// <summary>A copy with one [pgbouncer] key changed (the console's SET); <paramref name="canonical"/> is already validated.</summary>
+    public PoolerConfig WithSetting(string key, string canonical)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var name in _explicit)
+        {
+            values[name] = _values[name];
+        }
+        values[key] = canonical;
+        return new PoolerConfig(ConfigFile, values, Databases, FallbackDatabase, Users, Peers);
+    }
+
     public PoolMode ResolvePoolMode(DatabaseEntry? db, UserEntry? user) => user?.PoolMode ?? db?.PoolMode ?? PoolMode;
 
     public int ResolvePoolSize(DatabaseEntry? db, UserEntry? user) => user?.PoolSize ?? db?.PoolSize ?? DefaultPoolSize;

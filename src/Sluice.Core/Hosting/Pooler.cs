@@ -140,9 +140,9 @@ public sealed partial class Pooler : IAsyncDisposable
     public event Action<PoolerConfig>? ConfigReloaded;
 
     /// <summary>Applies a new config snapshot and auth_file (RELOAD / SIGHUP); connected clients keep working.</summary>
-    public void Reload(PoolerConfig config)
+    public void Reload(PoolerConfig config, bool reloadAuthFile = true)
     {
-        var authFile = LoadAuthFile(config);
+        var authFile = reloadAuthFile ? LoadAuthFile(config) : _authFile;
         _config = config;
         _authFile = authFile;
         _autoDatabases.Clear();

@@ -1,0 +1,126 @@
+using Sluice.Config;
+using Sluice.Diagnostics;
+using Sluice.Hosting;
+
+namespace Sluice.Admin;
+
+/// <summary>PAUSE, RESUME, DISABLE, ENABLE, RECONNECT, KILL, KILL_CLIENT, WAIT_CLOSE, SHUTDOWN and SET, over the pooler's controls.</summary>
+internal static class ControlCommands
+{
+    public static async ValueTask PauseAsync(AdminContext ctx, AdminCommand command)
+    {
+        var database = OptionalDatabase(ctx, command);
+        // Like PgBouncer, PAUSE returns once running transactions finished and the servers are closed.
+        await ctx.Pooler.PauseAsync(database).ConfigureAwait(false);
+        AdminMessages.WriteCommandComplete(ctx.Output, "PAUSE");
+    }
+
+    public static ValueTask ResumeAsync(AdminContext ctx, AdminCommand command)
+    {
+        var database = OptionalDatabase(ctx, command);
+        if (ctx.Pooler.IsShuttingDown)
+        {
+            throw new AdminException("pooler is shutting down");
+        }
+        ctx.Pooler.Resume(database);
+        AdminMessages.WriteCommandComplete(ctx.Output, "RESUME");
+        return ValueTask.CompletedTask;
+    }
+
+    public static ValueTask DisableAsync(AdminContext ctx, AdminCommand command)
+    {
+        ctx.Pooler.Disable(RequiredDatabase(ctx, command));
+        AdminMessages.WriteCommandComplete(ctx.Output, "DISABLE");
+        return ValueTask.CompletedTask;
+    }
+
+    public static ValueTask EnableAsync(AdminContext ctx, AdminCommand command)
+    {
+        ctx.Pooler.Enable(RequiredDatabase(ctx, command));
+        AdminMessages.WriteCommandComplete(ctx.Output, "ENABLE");
+        return ValueTask.CompletedTask;
+    }
+
+    public static ValueTask ReconnectAsync(AdminContext ctx, AdminCommand command)
+    {
+        ctx.Pooler.Reconnect(OptionalDatabase(ctx, command));
+        AdminMessages.WriteCommandComplete(ctx.Output, "RECONNECT");
+        return ValueTask.CompletedTask;
+    }
+
+    public static ValueTask KillAsync(AdminContext ctx, AdminCommand command)
+    {
+        ctx.Pooler.Kill(RequiredDatabase(ctx, command));
+        AdminMessages.WriteCommandComplete(ctx.Output, "KILL");
+        return ValueTask.CompletedTask;
+    }
+
+    public static ValueTask KillClientAsync(AdminContext ctx, AdminCommand command)
+    {
+        var text = command.Argument ?? throw new AdminException("KILL_CLIENT needs a client id");
+        // SHOW CLIENTS shows ptr as a hex id; accept that or the plain number.
+        var digits = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? text[2..] : text;
+        var ok = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+            ? long.TryParse(digits, System.Globalization.NumberStyles.HexNumber, null, out var id)
+            : long.TryParse(digits, out id);
+        if (!ok || !ctx.Pooler.KillClient(id))
+        {
+            throw new AdminException($"client {text} not found");
+        }
+        AdminMessages.WriteCommandComplete(ctx.Output, "KILL_CLIENT");
+        return ValueTask.CompletedTask;
+    }
+
+    public static async ValueTask WaitCloseAsync(AdminContext ctx, AdminCommand command)
+    {
+        await ctx.Pooler.WaitCloseAsync(OptionalDatabase(ctx, command)).ConfigureAwait(false);
+        AdminMessages.WriteCommandComplete(ctx.Output, "WAIT_CLOSE");
+    }
+
+    /// <summary>SHUTDOWN [WAIT_FOR_SERVERS | WAIT_FOR_CLIENTS]: the console gets no reply, its connection just ends.</summary>
+    public static ValueTask ShutdownAsync(AdminContext ctx, AdminCommand command)
+    {
+        var mode = command.Argument?.ToUpperInvariant() switch
+        {
+            null => ShutdownMode.Immediate,
+            "WAIT_FOR_SERVERS" => ShutdownMode.WaitForServers,
+            "WAIT_FOR_CLIENTS" => ShutdownMode.WaitForClients,
+            _ => throw AdminCommands.InvalidCommand(command.Text),
+        };
+        Log.ShuttingDown(ctx.Pooler.Logger, "SHUTDOWN command issued");
+        if (mode == ShutdownMode.Immediate)
+        {
+            ctx.ShutdownRequested = true;
+        }
+        else
+        {
+            AdminMessages.WriteCommandComplete(ctx.Output, "SHUTDOWN");
+        }
+        ctx.Pooler.RequestShutdown(mode);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>SET key = value: validated against the settings table and applied as a new config snapshot.</summary>
+    public static ValueTask ApplySet(AdminContext ctx, SettingDefinition setting, string canonical)
+    {
+        var pooler = ctx.Pooler;
+        pooler.Reload(pooler.Config.WithSetting(setting.Name, canonical), reloadAuthFile: false);
+        AdminMessages.WriteCommandComplete(ctx.Output, $"SET {setting.Name}={canonical}");
+        return ValueTask.CompletedTask;
+    }
+
+    private static string? OptionalDatabase(AdminContext ctx, AdminCommand command) =>
+        command.Argument is { } name ? CheckDatabase(ctx, name) : null;
+
+    private static string RequiredDatabase(AdminContext ctx, AdminCommand command) =>
+        CheckDatabase(ctx, command.Argument ?? throw new AdminException($"{command.Verb} needs a database name"));
+
+    private static string CheckDatabase(AdminContext ctx, string name)
+    {
+        if (!ctx.Pooler.Config.Databases.ContainsKey(name) && ctx.Pooler.Config.FallbackDatabase is null)
+        {
+            throw new AdminException($"no such database: {name}");
+        }
+        return name;
+    }
+}
