@@ -4,11 +4,15 @@ namespace Sluice.Pooling;
 
 /// <summary>
 /// Waiting for a server without allocating: the client itself is the awaitable that
-/// <see cref="Pool.Release"/> completes, and its queue node is reused for every wait.
+/// <see cref="Pool.Release"/> completes, its queue node is reused for every wait, and the hand-over is queued
+/// to the thread pool as the client itself (an <see cref="IThreadPoolWorkItem"/>), so the releasing server's
+/// loop never runs the client's code and no callback object is allocated per hand-over.
 /// </summary>
-internal sealed partial class ClientConnection : IValueTaskSource<ServerConnection>
+internal sealed partial class ClientConnection : IValueTaskSource<ServerConnection>, IThreadPoolWorkItem
 {
-    private ManualResetValueTaskSourceCore<ServerConnection> _wait = new() { RunContinuationsAsynchronously = true };
+    private ManualResetValueTaskSourceCore<ServerConnection> _wait = new() { RunContinuationsAsynchronously = false };
+    private ServerConnection? _handoff;
+    private Exception? _handoffError;
 
     public LinkedListNode<ClientConnection> WaitNode { get; }
 
@@ -24,9 +28,30 @@ internal sealed partial class ClientConnection : IValueTaskSource<ServerConnecti
 
     public ValueTask<ServerConnection> WaitForServerAsync() => new(this, _wait.Version);
 
-    public void CompleteWait(ServerConnection server) => _wait.SetResult(server);
+    public void CompleteWait(ServerConnection server)
+    {
+        _handoff = server;
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+    }
 
-    public void FailWait(Exception error) => _wait.SetException(error);
+    public void FailWait(Exception error)
+    {
+        _handoffError = error;
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+    }
+
+    void IThreadPoolWorkItem.Execute()
+    {
+        if (_handoffError is { } error)
+        {
+            _handoffError = null;
+            _wait.SetException(error);
+            return;
+        }
+        var server = _handoff!;
+        _handoff = null;
+        _wait.SetResult(server);
+    }
 
     ServerConnection IValueTaskSource<ServerConnection>.GetResult(short token) => _wait.GetResult(token);
 

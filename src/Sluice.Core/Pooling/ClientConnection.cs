@@ -123,6 +123,8 @@ internal sealed partial class ClientConnection
         var filled = 0;
         var skip = 0;
         var maxPacket = Pooler.Config.MaxPacketSize;
+        var pool = Pool!;
+        var output = default(PooledWriter);
         if (leftover.Length > 0)
         {
             buffer = BufferPool.Rent(Math.Max(BufferPool.DefaultSize, leftover.Length));
@@ -141,7 +143,7 @@ internal sealed partial class ClientConnection
                         BufferPool.Return(buffer);
                         buffer = null;
                         // Wait for the next query holding no buffer: idle clients cost no memory.
-                        await _connection.WaitForDataAsync().ConfigureAwait(false);
+                        await _connection.ReceiveAsync(Memory<byte>.Empty).ConfigureAwait(false);   // a zero-byte read: Socket's own ValueTask, no wrapper
                         buffer = BufferPool.Rent();
                     }
                     else if (filled == buffer!.Length)
@@ -241,9 +243,71 @@ internal sealed partial class ClientConnection
                     }
                 }
 
-                if (pos > 0 && !await ForwardToServerAsync(buffer!.AsMemory(0, pos), syncs, unsyncedTail, refCount, anyNamed).ConfigureAwait(false))
+                // Every await of a transaction's life is here, in this long-lived loop, whose state machine is
+                // allocated once per connection: helper async methods would box a state per suspension.
+                var server = pos > 0 ? _server : null;
+                while (pos > 0)
                 {
-                    return;
+                    if (server is null)
+                    {
+                        var pending = pool.AcquireAsync(this);
+                        var waited = !pending.IsCompleted;
+                        try
+                        {
+                            server = await pending.ConfigureAwait(false);
+                        }
+                        catch (ServerLoginException e)
+                        {
+                            Disconnect(e.Error.Message, e.Error.SqlState);
+                            return;
+                        }
+                        pool.Stats.AddServerAssignment(waited ? Pooler.Time.GetElapsedTime(WaitStartTimestamp).Ticks / TimeSpan.TicksPerMicrosecond : 0);
+                        _state = ClientState.Active;
+                        if ((NeedsCheck(server) && !await CheckServerAsync(server).ConfigureAwait(false))
+                            || (ParametersDiffer(server) && !await SyncParametersAsync(server).ConfigureAwait(false)))
+                        {
+                            server = null;
+                            continue;
+                        }
+                        _server = server;
+                    }
+                    var outcome = PrepareBatch(server, buffer!.AsMemory(0, pos), syncs, unsyncedTail, refCount, anyNamed, ref output, out var toSend);
+                    if (outcome == ForwardResult.Released)
+                    {
+                        // Released by its ReadyForQuery a moment ago: this is a new transaction.
+                        Interlocked.CompareExchange(ref _server, null, server);
+                        server = null;
+                        continue;
+                    }
+                    if (outcome == ForwardResult.Failed)
+                    {
+                        return;
+                    }
+                    server.Pool.Stats.AddReceived(toSend.Length);
+                    try
+                    {
+                        var send = server.SendAsync(toSend);
+                        if (!send.IsCompletedSuccessfully)
+                        {
+                            await send.ConfigureAwait(false);
+                        }
+                    }
+                    catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
+                    {
+                        server.Close("server conn crashed?");
+                        Disconnect("server conn crashed?", SqlState.ConnectionFailure);
+                        return;
+                    }
+                    finally
+                    {
+                        output.Dispose();
+                        output = default;
+                    }
+                    if (anyNamed && !await SendOrphanFakesAsync(server).ConfigureAwait(false))
+                    {
+                        return;
+                    }
+                    break;
                 }
                 if (terminate)
                 {
@@ -322,41 +386,6 @@ internal sealed partial class ClientConnection
         refs[index] = item;
     }
 
-    /// <summary>Sends client bytes to this client's server, getting one first when the transaction starts.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> ForwardToServerAsync(ReadOnlyMemory<byte> data, int syncs, bool unsyncedTail, int refCount, bool anyNamed)
-    {
-        while (true)
-        {
-            var server = _server;
-            if (server is null)
-            {
-                server = await AcquireServerAsync().ConfigureAwait(false);
-                if (server is null)
-                {
-                    return false;
-                }
-            }
-            if (_trackStatements && server.TracksStatements)
-            {
-                var result = await ForwardTrackedAsync(server, data, syncs, unsyncedTail, refCount, anyNamed).ConfigureAwait(false);
-                if (result == ForwardResult.Released)
-                {
-                    Interlocked.CompareExchange(ref _server, null, server);
-                    continue;
-                }
-                return result == ForwardResult.Sent;
-            }
-            if (!server.TryAccountForward(this, syncs, unsyncedTail))
-            {
-                // Released by its ReadyForQuery a moment ago: this is a new transaction.
-                Interlocked.CompareExchange(ref _server, null, server);
-                continue;
-            }
-            return await SendToServerAsync(server, data).ConfigureAwait(false);
-        }
-    }
-
     private enum ForwardResult
     {
         Sent,
@@ -364,102 +393,78 @@ internal sealed partial class ClientConnection
         Released,
     }
 
-    private async ValueTask<bool> SendToServerAsync(ServerConnection server, ReadOnlyMemory<byte> data)
+    /// <summary>
+    /// The synchronous part of forwarding a batch: accounts for it on the server and, with prepared-statement
+    /// tracking, rewrites it. <paramref name="toSend"/> is the batch itself or the rewritten copy in <paramref name="output"/>.
+    /// </summary>
+    private ForwardResult PrepareBatch(ServerConnection server, ReadOnlyMemory<byte> data, int syncs, bool unsyncedTail, int refCount,
+        bool anyNamed, ref PooledWriter output, out ReadOnlyMemory<byte> toSend)
     {
-        server.Pool.Stats.AddReceived(data.Length);
-        try
+        toSend = data;
+        if (!(_trackStatements && server.TracksStatements))
         {
-            await server.SendAsync(data).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
-        {
-            server.Close("server conn crashed?");
-            Disconnect("server conn crashed?", SqlState.ConnectionFailure);
-            return false;
-        }
-        return true;
-    }
-
-    /// <summary>The batch goes through the prepared-statement rewrite; made-up replies with nothing before them are sent at once.</summary>
-    private async ValueTask<ForwardResult> ForwardTrackedAsync(ServerConnection server, ReadOnlyMemory<byte> data, int syncs, bool unsyncedTail, int refCount, bool anyNamed)
-    {
-        var output = anyNamed ? new PooledWriter(data.Length + 256) : default;
-        try
-        {
-            if (!server.TryAccountTrackedForward(this, syncs, unsyncedTail, data.Span, _messageRefs.AsSpan(0, refCount), anyNamed, ref output, out var rewritten, out var error))
-            {
-                return ForwardResult.Released;
-            }
-            if (error is not null)
-            {
-                server.Close(error);
-                Disconnect(error, SqlState.ProtocolViolation);
-                return ForwardResult.Failed;
-            }
-            if (!await SendToServerAsync(server, rewritten ? output.Written : data).ConfigureAwait(false))
-            {
-                return ForwardResult.Failed;
-            }
-        }
-        finally
-        {
-            output.Dispose();
+            return server.TryAccountForward(this, syncs, unsyncedTail) ? ForwardResult.Sent : ForwardResult.Released;
         }
         if (anyNamed)
         {
-            // A Close of a statement answered by Sluice alone, with nothing outstanding before it.
-            var fakes = new PooledWriter(16);
-            try
-            {
-                if (server.TakeLeadingFakes(ref fakes, onlyIfNothingElse: true) && !await SendFromServerAsync(fakes.Written).ConfigureAwait(false))
-                {
-                    return ForwardResult.Failed;
-                }
-            }
-            finally
-            {
-                fakes.Dispose();
-            }
+            output = new PooledWriter(data.Length + 256);
+        }
+        if (!server.TryAccountTrackedForward(this, syncs, unsyncedTail, data.Span, _messageRefs.AsSpan(0, refCount), anyNamed, ref output, out var rewritten, out var error))
+        {
+            return ForwardResult.Released;
+        }
+        if (error is not null)
+        {
+            server.Close(error);
+            Disconnect(error, SqlState.ProtocolViolation);
+            return ForwardResult.Failed;
+        }
+        if (rewritten)
+        {
+            toSend = output.Written;
         }
         return ForwardResult.Sent;
     }
 
-    private async ValueTask<ServerConnection?> AcquireServerAsync()
+    /// <summary>A Close of a statement answered by Sluice alone, with nothing outstanding before it, is answered now.</summary>
+    private async ValueTask<bool> SendOrphanFakesAsync(ServerConnection server)
     {
-        var pool = Pool!;
-        while (true)
+        var fakes = new PooledWriter(16);
+        try
         {
-            ServerConnection server;
-            var waited = false;
-            try
+            return !server.TakeLeadingFakes(ref fakes, onlyIfNothingElse: true) || await SendFromServerAsync(fakes.Written).ConfigureAwait(false);
+        }
+        finally
+        {
+            fakes.Dispose();
+        }
+    }
+
+    private bool NeedsCheck(ServerConnection server)
+    {
+        var config = Pooler.Config;
+        return !string.IsNullOrEmpty(config.ServerCheckQuery) && server.IdleSinceTimestamp != 0
+            && Pooler.Time.GetElapsedTime(server.IdleSinceTimestamp) >= config.ServerCheckDelay;
+    }
+
+    private bool ParametersDiffer(ServerConnection server)
+    {
+        var serverValues = server.Parameters;
+        for (var i = 0; i < Parameters.Length; i++)
+        {
+            if (Parameters[i] is { } wanted && !string.Equals(wanted, serverValues[i], StringComparison.OrdinalIgnoreCase))
             {
-                var pending = pool.AcquireAsync(this);
-                waited = !pending.IsCompleted;
-                server = await pending.ConfigureAwait(false);
-            }
-            catch (ServerLoginException e)
-            {
-                Disconnect(e.Error.Message, e.Error.SqlState);
-                return null;
-            }
-            pool.Stats.AddServerAssignment(waited ? Pooler.Time.GetElapsedTime(WaitStartTimestamp).Ticks / TimeSpan.TicksPerMicrosecond : 0);
-            _state = ClientState.Active;
-            if (!await CheckServerAsync(server).ConfigureAwait(false))
-            {
-                continue;
-            }
-            if (await SyncParametersAsync(server).ConfigureAwait(false))
-            {
-                _server = server;
-                return server;
+                return true;
             }
         }
+        return false;
     }
 
     /// <summary>
     /// A server idle longer than server_check_delay runs server_check_query before reuse, so a connection that
     /// died while idle is replaced instead of failing the client's query.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> CheckServerAsync(ServerConnection server)
     {
         var config = Pooler.Config;
@@ -482,6 +487,7 @@ internal sealed partial class ClientConnection
     }
 
     /// <summary>Sets the client's tracked parameters on the server where they differ (PgBouncer's varcache).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> SyncParametersAsync(ServerConnection server)
     {
         StringBuilder? sql = null;

@@ -321,7 +321,7 @@ internal sealed partial class ServerConnection
                     BufferPool.Return(buffer);
                     buffer = null;
                     // Wait for data without holding a buffer: an idle server costs no memory.
-                    await _connection.WaitForDataAsync().ConfigureAwait(false);
+                    await _connection.ReceiveAsync(Memory<byte>.Empty).ConfigureAwait(false);   // a zero-byte read: Socket's own ValueTask, no wrapper
                     buffer = BufferPool.Rent();
                 }
                 else if (filled == buffer!.Length)
