@@ -21,6 +21,8 @@ public sealed partial class Pooler : IAsyncDisposable
     private readonly ConcurrentDictionary<string, DatabaseEntry> _autoDatabases = new(StringComparer.Ordinal);
     private volatile PoolerConfig _config;
     private volatile AuthFile _authFile = AuthFile.Empty;
+    private volatile HbaFile _hba = HbaFile.Empty;
+    private volatile IdentMap _ident = IdentMap.Empty;
     private int _clientCount;
     private volatile bool _stopping;
     private Metrics.HttpEndpoint? _http;
@@ -71,6 +73,11 @@ public sealed partial class Pooler : IAsyncDisposable
 
     internal AuthFile AuthFile => _authFile;
 
+    /// <summary>auth_hba_file and auth_ident_file, loaded with the config (empty when not set).</summary>
+    internal HbaFile Hba => _hba;
+
+    internal IdentMap Ident => _ident;
+
     internal TrackedParameters Tracked { get; }
 
     /// <summary>Every distinct prepared statement seen in transaction pooling, shared by all pools.</summary>
@@ -84,6 +91,7 @@ public sealed partial class Pooler : IAsyncDisposable
     {
         var config = _config;
         _authFile = LoadAuthFile(config);
+        (_hba, _ident) = LoadHba(config);
         Bind(config);
         if (_listeners.Count == 0)
         {
@@ -143,6 +151,9 @@ public sealed partial class Pooler : IAsyncDisposable
     public void Reload(PoolerConfig config, bool reloadAuthFile = true)
     {
         var authFile = reloadAuthFile ? LoadAuthFile(config) : _authFile;
+        var (hba, ident) = reloadAuthFile ? LoadHba(config) : (_hba, _ident);
+        _hba = hba;
+        _ident = ident;
         _config = config;
         _authFile = authFile;
         _autoDatabases.Clear();
@@ -298,6 +309,18 @@ public sealed partial class Pooler : IAsyncDisposable
                 yield return resolved;
             }
         }
+    }
+
+    private static (HbaFile, IdentMap) LoadHba(PoolerConfig config)
+    {
+        var ident = string.IsNullOrEmpty(config.AuthIdentFile) ? IdentMap.Empty : IdentMap.Load(config.AuthIdentFile);
+        var hba = string.IsNullOrEmpty(config.AuthHbaFile) ? HbaFile.Empty : HbaFile.Load(config.AuthHbaFile);
+        hba.ValidateMaps(ident);
+        if (config.AuthType == AuthType.Hba && string.IsNullOrEmpty(config.AuthHbaFile))
+        {
+            throw new FormatException("auth_type = hba needs auth_hba_file");
+        }
+        return (hba, ident);
     }
 
     private static AuthFile LoadAuthFile(PoolerConfig config) =>

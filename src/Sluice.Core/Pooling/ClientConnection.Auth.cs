@@ -16,8 +16,40 @@ internal sealed partial class ClientConnection
     private static readonly AuthResult Authenticated = new((byte[]?)null);
 
     /// <summary>Authenticates the client per auth_type against auth_file. Returns null after disconnecting it.</summary>
-    private async Task<AuthResult?> AuthenticateAsync(LoginReader reader, PoolerConfig config, string user, bool forcedUser, CancellationToken token, DatabaseEntry? database = null)
+    private async Task<AuthResult?> AuthenticateAsync(LoginReader reader, PoolerConfig config, string user, bool forcedUser, CancellationToken token, DatabaseEntry? database = null, string? databaseName = null)
     {
+        var method = config.AuthType;
+        if (method == AuthType.Hba)
+        {
+            // auth_type = hba: the first matching rule of auth_hba_file decides the method, as in pg_hba.conf.
+            var rule = Pooler.Hba.Match(IsUnixSocket, _connection.IsTls, databaseName ?? database?.Name ?? "", user, RemoteAddress());
+            switch (rule?.Method)
+            {
+                case null:
+                    Disconnect($"no pg_hba.conf entry for host \"{RemoteAddress()?.ToString() ?? "[local]"}\", user \"{user}\", database \"{databaseName}\"", SqlState.InvalidAuthorizationSpecification);
+                    return null;
+                case HbaMethod.Reject:
+                    Disconnect("connection rejected by auth_hba_file", SqlState.InvalidAuthorizationSpecification);
+                    return null;
+                case HbaMethod.Peer:
+                    return CheckPeer(user, rule.Map);
+                case HbaMethod.Trust:
+                    method = AuthType.Trust;
+                    break;
+                case HbaMethod.Password:
+                    method = AuthType.Plain;
+                    break;
+                case HbaMethod.Md5:
+                    method = AuthType.Md5;
+                    break;
+                case HbaMethod.ScramSha256:
+                    method = AuthType.ScramSha256;
+                    break;
+                case HbaMethod.Cert:
+                    method = AuthType.Cert;
+                    break;
+            }
+        }
         var known = Pooler.AuthFile.TryGet(user, out var secret);
         if (!known && config.AuthType != AuthType.Any && database is not null && (database.AuthUser ?? config.AuthUser) is { Length: > 0 } authUser)
         {
@@ -25,7 +57,7 @@ internal sealed partial class ClientConnection
             known = secret is not null;
             _authQuerySecret = secret;
         }
-        switch (config.AuthType)
+        switch (method)
         {
             case AuthType.Any:
                 return Authenticated;
@@ -54,6 +86,25 @@ internal sealed partial class ClientConnection
                 return null;
         }
     }
+
+    /// <summary>peer (HBA on a Unix socket): the OS user on the other end, mapped through auth_ident_file when the rule has map=.</summary>
+    private AuthResult? CheckPeer(string user, string? map)
+    {
+        if (!IsUnixSocket || !PeerCredentials.TryGet(_socket, out _, out var uid, out _) || PeerCredentials.UserName(uid) is not { } systemUser)
+        {
+            Disconnect($"peer authentication failed for user \"{user}\"", SqlState.InvalidAuthorizationSpecification);
+            return null;
+        }
+        var allowed = map is null ? systemUser == user : Pooler.Ident.Allows(map, systemUser, user);
+        if (!allowed)
+        {
+            Disconnect($"peer authentication failed for user \"{user}\"", SqlState.InvalidAuthorizationSpecification);
+            return null;
+        }
+        return Authenticated;
+    }
+
+    private System.Net.IPAddress? RemoteAddress() => (_socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address;
 
     private async Task<AuthResult?> CleartextAsync(LoginReader reader, string user, PasswordSecret? secret, CancellationToken token)
     {

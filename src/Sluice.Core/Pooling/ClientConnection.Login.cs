@@ -122,7 +122,7 @@ internal sealed partial class ClientConnection
 
         var dbEntry = Pooler.FindDatabase(database);
         var forcedUser = dbEntry is not null && !string.IsNullOrEmpty(dbEntry.User);
-        var authResult = await AuthenticateAsync(reader, config, user, forcedUser, token, dbEntry).ConfigureAwait(false);
+        var authResult = await AuthenticateAsync(reader, config, user, forcedUser, token, dbEntry, database).ConfigureAwait(false);
         if (authResult is null)
         {
             return null;
@@ -207,7 +207,7 @@ internal sealed partial class ClientConnection
     private async Task RunAdminConsoleAsync(LoginReader reader, PoolerConfig config, string user, CancellationToken token)
     {
         var peerIsSelf = IsUnixSocket && user == Config.DatabaseEntry.AdminDatabaseName && Transport.PeerCredentials.IsSameUser(_socket);
-        if (!peerIsSelf && await AuthenticateAsync(reader, config, user, forcedUser: false, token).ConfigureAwait(false) is null)
+        if (!peerIsSelf && await AuthenticateAsync(reader, config, user, forcedUser: false, token, databaseName: Config.DatabaseEntry.AdminDatabaseName).ConfigureAwait(false) is null)
         {
             return;
         }

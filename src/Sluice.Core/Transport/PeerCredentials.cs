@@ -36,6 +36,16 @@ internal static partial class PeerCredentials
         return true;
     }
 
+    /// <summary>The OS user name of a uid (getpwuid), or null.</summary>
+    public static string? UserName(uint uid)
+    {
+        var entry = getpwuid(uid);
+        return entry == IntPtr.Zero ? null : Marshal.PtrToStringUTF8(Marshal.ReadIntPtr(entry));
+    }
+
+    [LibraryImport("libc")]
+    private static partial IntPtr getpwuid(uint uid);
+
     public static bool IsSameUser(Socket socket) => TryGet(socket, out _, out var uid, out _) && uid == geteuid();
 
     [LibraryImport("libc")]
