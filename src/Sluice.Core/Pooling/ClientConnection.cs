@@ -96,6 +96,7 @@ internal sealed partial class ClientConnection
             }
             counted = true;
             _state = ClientState.Idle;
+            LastActivityTimestamp = Pooler.Time.GetTimestamp();   // client_idle_timeout counts from login
             await ForwardLoopAsync(leftover).ConfigureAwait(false);
         }
         catch (ProtocolViolationException e)

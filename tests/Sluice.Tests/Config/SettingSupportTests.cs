@@ -36,10 +36,10 @@ public class SettingSupportTests
     [Fact]
     public void AcceptedOnlySettingsThatAreSetAreReported()
     {
-        var config = ConfigLoader.LoadText("[pgbouncer]\nsyslog = 1\nlisten_port = 7000\nlog_stats = 1\n");
+        var config = ConfigLoader.LoadText("[pgbouncer]\npool_idle_timeout = 30\nlisten_port = 7000\nlog_stats = 1\n");
         var warnings = SettingSupport.UnsupportedButSet(config).ToList();
         Assert.Single(warnings);
-        Assert.Contains("syslog", warnings[0]);
+        Assert.Contains("pool_idle_timeout", warnings[0]);
     }
 
     private static string RepoRoot()

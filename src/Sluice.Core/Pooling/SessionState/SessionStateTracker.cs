@@ -18,10 +18,11 @@ internal sealed class SessionStateTracker(TrackedParameters tracked)
     private int _temporaryObjects;
     private bool _loaded;
     private bool _sessionAuthorization;
+    private bool _role;
 
     public bool IsPinned =>
         _settings.Count > 0 || _channels.Count > 0 || _holdCursors.Count > 0 || _preparedNames.Count > 0
-        || _advisoryLocks > 0 || _temporaryObjects > 0 || _loaded || _sessionAuthorization;
+        || _advisoryLocks > 0 || _temporaryObjects > 0 || _loaded || _sessionAuthorization || _role;
 
     /// <summary>True once the session ever held state: its server needs server_reset_query before reuse.</summary>
     public bool EverPinned { get; private set; }
@@ -32,6 +33,7 @@ internal sealed class SessionStateTracker(TrackedParameters tracked)
         var parts = new List<string>();
         if (_settings.Count > 0) parts.Add("set " + string.Join(",", _settings));
         if (_sessionAuthorization) parts.Add("session authorization");
+        if (_role) parts.Add("role");
         if (_channels.Count > 0) parts.Add("listen " + string.Join(",", _channels));
         if (_advisoryLocks > 0) parts.Add($"advisory locks {_advisoryLocks}");
         if (_temporaryObjects > 0) parts.Add($"temporary objects {_temporaryObjects}");
@@ -51,7 +53,19 @@ internal sealed class SessionStateTracker(TrackedParameters tracked)
             ObserveFunctions(statement);
             // Only statements that start with one of these words can create or drop session state; the
             // check allocates nothing, so SELECT/INSERT/BEGIN… cost one scan of the text.
-            if (!StartsWithStateKeyword(SqlScanner.FirstWord(statement)))
+            var first = SqlScanner.FirstWord(statement);
+            if (SqlScanner.EqualsIgnoreCase(first, "select"u8))
+            {
+                // SELECT … INTO TEMP creates a temporary table; "into" is rare enough to check only then.
+                if (SqlScanner.ContainsIgnoreCase(statement, "into"u8)
+                    && (ContainsPhrase(statement, "into temp") || ContainsPhrase(statement, "into temporary")
+                        || ContainsPhrase(statement, "into local temp") || ContainsPhrase(statement, "into global temp")))
+                {
+                    _temporaryObjects++;
+                }
+                continue;
+            }
+            if (!StartsWithStateKeyword(first))
             {
                 continue;
             }
@@ -86,7 +100,7 @@ internal sealed class SessionStateTracker(TrackedParameters tracked)
     private void ObserveFunctions(ReadOnlySpan<byte> statement)
     {
         // Cheap pre-check: most statements never mention advisory locks.
-        if (statement.IndexOf("advisory"u8) < 0 && statement.IndexOf("ADVISORY"u8) < 0)
+        if (!SqlScanner.ContainsIgnoreCase(statement, "advisory"u8))
         {
             return;
         }
@@ -114,12 +128,17 @@ internal sealed class SessionStateTracker(TrackedParameters tracked)
             case "reset":
                 if (At(w, 1) == "all")
                 {
+                    // RESET ALL leaves the role and the session authorization alone (PostgreSQL's GUC_NO_RESET_ALL).
                     _settings.Clear();
-                    _sessionAuthorization = false;
                 }
                 else if (At(w, 1) == "session" && At(w, 2) == "authorization")
                 {
                     _sessionAuthorization = false;
+                    _role = false;
+                }
+                else if (At(w, 1) == "role")
+                {
+                    _role = false;
                 }
                 else
                 {
@@ -220,7 +239,7 @@ internal sealed class SessionStateTracker(TrackedParameters tracked)
                 ObserveSet(w[1..]);
                 return;
             case "role":
-                _settings.Add("role");
+                _role = true;
                 return;
             case "time" when w.Length > 1 && w[1] == "zone":
                 return;   // TimeZone is re-applied per client
@@ -250,5 +269,6 @@ internal sealed class SessionStateTracker(TrackedParameters tracked)
         _temporaryObjects = 0;
         _loaded = false;
         _sessionAuthorization = false;
+        _role = false;
     }
 }

@@ -218,6 +218,32 @@ internal ref struct SqlScanner(ReadOnlySpan<byte> sql)
                 _pos++;
             }
         }
+        else if ((c | 0x20) == (byte)'e' && _pos + 1 < _sql.Length && _sql[_pos + 1] == (byte)'\'')
+        {
+            // E'…': an escape string, where a backslash escapes the next character (a quote included).
+            _pos += 2;
+            while (_pos < _sql.Length)
+            {
+                if (_sql[_pos] == (byte)'\\')
+                {
+                    _pos += 2;
+                }
+                else if (_sql[_pos] == (byte)'\'')
+                {
+                    _pos++;
+                    if (_pos < _sql.Length && _sql[_pos] == (byte)'\'')
+                    {
+                        _pos++;
+                        continue;
+                    }
+                    break;
+                }
+                else
+                {
+                    _pos++;
+                }
+            }
+        }
         else if (IsIdentifierStart(c))
         {
             while (_pos < _sql.Length && IsIdentifierPart(_sql[_pos]))
@@ -229,6 +255,20 @@ internal ref struct SqlScanner(ReadOnlySpan<byte> sql)
         {
             _pos++;
         }
+    }
+
+    /// <summary>ASCII case-insensitive substring test (no allocation).</summary>
+    public static bool ContainsIgnoreCase(ReadOnlySpan<byte> text, ReadOnlySpan<byte> lowerAscii)
+    {
+        var first = lowerAscii[0];
+        for (var i = 0; i + lowerAscii.Length <= text.Length; i++)
+        {
+            if ((text[i] | 0x20) == first && EqualsIgnoreCase(text.Slice(i, lowerAscii.Length), lowerAscii))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void SkipQuoted(byte quote)
