@@ -202,7 +202,7 @@ internal sealed partial class ClientConnection
     /// <summary>Reads a 'p' message (password, SASL response); anything else ends the login.</summary>
     private async Task<byte[]?> ReadPasswordAsync(LoginReader reader, CancellationToken token)
     {
-        var (ok, code, body) = await reader.ReadTypedAsync(token).ConfigureAwait(false);
+        var (ok, code, body) = await reader.ReadTypedAsync(token, FrontendCode.Password).ConfigureAwait(false);
         if (!ok)
         {
             Disconnect("client unexpected eof", null);

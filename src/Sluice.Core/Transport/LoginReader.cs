@@ -45,14 +45,23 @@ internal sealed class LoginReader
         return body;
     }
 
-    /// <summary>Reads a typed message; returns false on EOF.</summary>
-    public async ValueTask<(bool Ok, byte Code, byte[] Body)> ReadTypedAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads a typed message; returns false on EOF. With <paramref name="expectedCode"/>, any other type is refused on
+    /// its header, before waiting for a body whose length may be garbage (a re-sent startup packet, say).
+    /// </summary>
+    public async ValueTask<(bool Ok, byte Code, byte[] Body)> ReadTypedAsync(CancellationToken cancellationToken, byte? expectedCode = null)
     {
         if (!await EnsureAsync(5, cancellationToken))
         {
             return (false, 0, []);
         }
         var code = _buffer[_start];
+        if (expectedCode is { } expected && code != expected)
+        {
+            throw new ProtocolViolationException(code == 0
+                ? "client re-sent startup pkt"
+                : $"expected password response, got message type {(char)code}");
+        }
         var length = BinaryPrimitives.ReadInt32BigEndian(_buffer.AsSpan(_start + 1));
         if (length < 4 || length > _maxMessage)
         {

@@ -1,8 +1,17 @@
 namespace Sluice.Pooling.Prepared;
 
-/// <summary>All distinct statements of the process, keyed by their Parse body (query and parameter types).</summary>
+/// <summary>
+/// The distinct statements of the process, keyed by their Parse body (query and parameter types), so clients
+/// preparing the same text share one server-side statement. It only deduplicates: clients and servers hold
+/// their statements themselves, so when the registry outgrows its budget it is simply emptied — a client
+/// parsing endless distinct texts cannot make it grow without bound.
+/// </summary>
 internal sealed class PreparedStatementRegistry
 {
+    public const int MaxEntries = 10_000;
+    public const long MaxBytes = 16L * 1024 * 1024;
+    private long _bytes;
+
     private readonly Dictionary<byte[], PreparedStatement> _byParseTail = new(ByteKeyComparer.Instance);
     private readonly Dictionary<byte[], PreparedStatement>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
     private long _nextId;
@@ -28,9 +37,15 @@ internal sealed class PreparedStatementRegistry
             {
                 return existing;
             }
+            if (_byParseTail.Count >= MaxEntries || _bytes + parseTail.Length > MaxBytes)
+            {
+                _byParseTail.Clear();
+                _bytes = 0;
+            }
             var key = parseTail.ToArray();
             var created = new PreparedStatement(++_nextId, key);
             _byParseTail.Add(key, created);
+            _bytes += key.Length;
             return created;
         }
     }
