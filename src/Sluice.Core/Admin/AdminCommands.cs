@@ -43,6 +43,7 @@ internal static class AdminCommands
         Show("SOCKETS", ShowConnections.Sockets),
         Show("ACTIVE_SOCKETS", ShowConnections.ActiveSockets),
         new("FDS", AdminAccessLevel.Admin, ShowMisc.Fds),
+        Show("PINNED", ShowPinned.Pinned),
     ]);
 
     /// <summary>Every other command needs admin access.</summary>
