@@ -116,7 +116,8 @@ internal sealed partial class ClientConnection
         {
             return null;
         }
-        var text = Encoding.UTF8.GetString(password);
+        // A PasswordMessage ends with a NUL that is not part of the password.
+        var text = Encoding.UTF8.GetString(password.AsSpan().TrimEnd((byte)0));
         var ok = secret switch
         {
             PlainSecret plain => FixedTimeEquals(plain.Password, text),

@@ -472,7 +472,7 @@ internal sealed class Pool
         ServerConnection server;
         try
         {
-            server = await ServerConnection.ConnectAsync(this, NextHost());
+            server = await ServerConnection.ConnectAsync(this, NextHost()).ConfigureAwait(false);
         }
         catch (Exception e)
         {

@@ -24,7 +24,7 @@ internal sealed partial class ServerConnection
         EndPoint endPoint;
         try
         {
-            (socket, peer, endPoint) = await OpenSocketAsync(host, port, config.UnixSocketDir, token);
+            (socket, peer, endPoint) = await OpenSocketAsync(host, port, config.UnixSocketDir, token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException)
         {
@@ -36,11 +36,11 @@ internal sealed partial class ServerConnection
         try
         {
             // server_tls_sslmode: SSLRequest and TLS handshake before the StartupMessage (Transport/TlsHandshake.cs).
-            if (await TlsHandshake.ConnectToServerAsync(socket, config, host, pooler.Logger, token) is { } tls)
+            if (await TlsHandshake.ConnectToServerAsync(socket, config, host, pooler.Logger, token).ConfigureAwait(false) is { } tls)
             {
                 server._connection = tls;
             }
-            await server.LoginAsync(token);
+            await server.LoginAsync(token).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -70,7 +70,7 @@ internal sealed partial class ServerConnection
             var unixEndPoint = new UnixDomainSocketEndPoint(path);
             try
             {
-                await unix.ConnectAsync(unixEndPoint, token);
+                await unix.ConnectAsync(unixEndPoint, token).ConfigureAwait(false);
             }
             catch
             {
@@ -80,7 +80,7 @@ internal sealed partial class ServerConnection
             return (unix, $"unix:{path}", unixEndPoint);
         }
 
-        var addresses = IPAddress.TryParse(host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, token);
+        var addresses = IPAddress.TryParse(host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, token).ConfigureAwait(false);
         SocketException? last = null;
         foreach (var address in addresses)
         {
@@ -88,7 +88,7 @@ internal sealed partial class ServerConnection
             try
             {
                 var ipEndPoint = new IPEndPoint(address, port);
-                await tcp.ConnectAsync(ipEndPoint, token);
+                await tcp.ConnectAsync(ipEndPoint, token).ConfigureAwait(false);
                 return (tcp, address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]:{port}" : $"{address}:{port}", ipEndPoint);
             }
             catch (SocketException e)
@@ -121,14 +121,14 @@ internal sealed partial class ServerConnection
 
         var b = new MessageBuilder();
         FrontendMessages.WriteStartup(b, startup);
-        await SendAsync(b.Written, token);
+        await SendAsync(b.Written, token).ConfigureAwait(false);
 
         var reader = new LoginReader(_connection, 1 << 20);
         ScramClientExchange? scram = null;
         var parameters = new List<KeyValuePair<string, string>>();
         while (true)
         {
-            var (ok, code, body) = await reader.ReadTypedAsync(token);
+            var (ok, code, body) = await reader.ReadTypedAsync(token).ConfigureAwait(false);
             if (!ok)
             {
                 throw new ServerLoginException(new ErrorFields("FATAL", SqlState.ConnectionFailure, "server closed the connection during login"));
@@ -136,7 +136,7 @@ internal sealed partial class ServerConnection
             switch (code)
             {
                 case BackendCode.Authentication:
-                    scram = await AnswerAuthenticationAsync(body, scram, b, token);
+                    scram = await AnswerAuthenticationAsync(body, scram, b, token).ConfigureAwait(false);
                     break;
                 case BackendCode.ParameterStatus:
                     var (name, value) = ParseParameterStatus(body);
@@ -160,7 +160,7 @@ internal sealed partial class ServerConnection
                     }
                     if (!string.IsNullOrEmpty(db.ConnectQuery))
                     {
-                        await RunLoginQueryAsync(reader, db.ConnectQuery, b, token);
+                        await RunLoginQueryAsync(reader, db.ConnectQuery, b, token).ConfigureAwait(false);
                     }
                     return;
                 default:
@@ -174,10 +174,10 @@ internal sealed partial class ServerConnection
     {
         b.Clear();
         FrontendMessages.WriteQuery(b, sql);
-        await SendAsync(b.Written, token);
+        await SendAsync(b.Written, token).ConfigureAwait(false);
         while (true)
         {
-            var (ok, code, body) = await reader.ReadTypedAsync(token);
+            var (ok, code, body) = await reader.ReadTypedAsync(token).ConfigureAwait(false);
             if (!ok)
             {
                 throw new ServerLoginException(new ErrorFields("FATAL", SqlState.ConnectionFailure, "server closed the connection during connect_query"));
@@ -259,7 +259,7 @@ internal sealed partial class ServerConnection
             default:
                 throw LoginError($"unsupported server authentication method {(int)request}");
         }
-        await SendAsync(b.Written, token);
+        await SendAsync(b.Written, token).ConfigureAwait(false);
         return scram;
     }
 

@@ -211,7 +211,7 @@ internal sealed partial class ServerConnection
         }
         try
         {
-            await SendAsync(b.Written);
+            await SendAsync(b.Written).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
@@ -554,22 +554,28 @@ internal sealed partial class ServerConnection
         {
             return null;
         }
+        var mode = client.PoolMode;
+        if (mode == PoolMode.Statement && status != TransactionStatus.Idle)
+        {
+            // The client must never believe it is inside a transaction: everything before this ReadyForQuery
+            // goes out, the ReadyForQuery itself is replaced by the FATAL, as PgBouncer does.
+            const int readyForQuerySize = 6;
+            if (to - readyForQuerySize > from)
+            {
+                await client.SendFromServerAsync(buffer.AsMemory(from, to - readyForQuerySize - from)).ConfigureAwait(false);
+            }
+            client.Disconnect("transaction blocks not allowed in statement pooling mode", SqlState.FeatureNotSupported);
+            return "transaction blocks not allowed in statement pooling mode";
+        }
         client.OnReadyForQuery(status);
         stats.AddSent(to - from);
         if (!await client.SendFromServerAsync(buffer.AsMemory(from, to - from)).ConfigureAwait(false))
         {
             return "client disconnected with query in progress";
         }
-
-        var mode = client.PoolMode;
         if (mode == PoolMode.Session)
         {
             return null;
-        }
-        if (mode == PoolMode.Statement && status != TransactionStatus.Idle)
-        {
-            client.Disconnect("transaction blocks not allowed in statement pooling mode", SqlState.FeatureNotSupported);
-            return "transaction blocks not allowed in statement pooling mode";
         }
         bool release;
         lock (_stateLock)

@@ -34,7 +34,9 @@ internal sealed class Listener : IDisposable
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            // SO_REUSEADDR alone (restart while old connections linger in TIME_WAIT). .NET's ReuseAddress option
+            // also sets SO_REUSEPORT on Linux, which would let a second pooler share the port silently.
+            socket.SetRawSocketOption(1 /* SOL_SOCKET */, 2 /* SO_REUSEADDR */, BitConverter.GetBytes(1));
             if (reusePort)
             {
                 // SO_REUSEPORT = 15 on Linux; lets several processes share the port (rolling restarts).

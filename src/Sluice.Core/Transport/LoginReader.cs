@@ -27,7 +27,7 @@ internal sealed class LoginReader
     /// <summary>Reads an untyped message (startup, SSLRequest, cancel): returns the body after the length field, or null on EOF.</summary>
     public async ValueTask<byte[]?> ReadUntypedAsync(CancellationToken cancellationToken)
     {
-        if (!await EnsureAsync(4, cancellationToken))
+        if (!await EnsureAsync(4, cancellationToken).ConfigureAwait(false))
         {
             return null;
         }
@@ -36,7 +36,7 @@ internal sealed class LoginReader
         {
             throw new ProtocolViolationException("invalid packet length");
         }
-        if (!await EnsureAsync(length, cancellationToken))
+        if (!await EnsureAsync(length, cancellationToken).ConfigureAwait(false))
         {
             return null;
         }
@@ -51,7 +51,7 @@ internal sealed class LoginReader
     /// </summary>
     public async ValueTask<(bool Ok, byte Code, byte[] Body)> ReadTypedAsync(CancellationToken cancellationToken, byte? expectedCode = null)
     {
-        if (!await EnsureAsync(5, cancellationToken))
+        if (!await EnsureAsync(5, cancellationToken).ConfigureAwait(false))
         {
             return (false, 0, []);
         }
@@ -67,7 +67,7 @@ internal sealed class LoginReader
         {
             throw new ProtocolViolationException("invalid packet length");
         }
-        if (!await EnsureAsync(length + 1, cancellationToken))
+        if (!await EnsureAsync(length + 1, cancellationToken).ConfigureAwait(false))
         {
             return (false, 0, []);
         }
@@ -90,7 +90,7 @@ internal sealed class LoginReader
             {
                 Array.Resize(ref _buffer, Math.Max(count, _buffer.Length * 2));
             }
-            var n = await _connection.ReceiveAsync(_buffer.AsMemory(_end), cancellationToken);
+            var n = await _connection.ReceiveAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
             if (n == 0)
             {
                 return false;

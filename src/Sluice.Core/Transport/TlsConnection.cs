@@ -197,8 +197,10 @@ internal sealed class TlsConnection : Connection
         }
         try
         {
-            // A peer that stopped reading must not hold this thread: the last words get a short deadline.
-            Socket.SendTimeout = 500;
+            // Never wait for a peer that stopped reading: with the socket non-blocking, the record goes out only if
+            // the socket buffer has room (it almost always has), so no I/O thread is held here. The stream is
+            // about to be closed, so a record cut short can do no harm.
+            Socket.Blocking = false;
             _stream.Write(data);
         }
         catch (Exception)

@@ -166,15 +166,16 @@ internal sealed class TlsContexts
     }
 
     /// <summary>
-    /// A client certificate, when one is sent, must chain to client_tls_ca_file (the system roots when unset);
-    /// verify-ca and verify-full require one. PgBouncer checks no host name on client certificates, so verify-full
-    /// behaves as verify-ca.
+    /// A client certificate, when one is sent, must chain to client_tls_ca_file (the system roots when unset), or
+    /// the handshake fails. A missing one passes here: verify-ca and verify-full refuse it after the startup packet
+    /// with an error the client can read (<see cref="LoginRequirementError"/>), as PostgreSQL does.
+    /// PgBouncer checks no host name on client certificates, so verify-full behaves as verify-ca.
     /// </summary>
-    internal static bool CheckClientCertificate(TlsMode mode, X509Certificate2Collection? ca, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    internal static bool CheckClientCertificate(X509Certificate2Collection? ca, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
         if (certificate is not X509Certificate2 cert)
         {
-            return mode < TlsMode.VerifyCa;
+            return true;
         }
         return ca is null
             ? (errors & SslPolicyErrors.RemoteCertificateChainErrors) == 0
@@ -210,6 +211,23 @@ internal sealed class TlsContexts
             }
         }
         return null;
+    }
+
+    /// <summary>
+    /// What client_tls_sslmode demands of a TCP client once its startup packet is in: TLS from require on
+    /// ("SSL required", PgBouncer's text), a valid client certificate from verify-ca on. Null when satisfied.
+    /// </summary>
+    public static string? LoginRequirementError(Connection connection, TlsMode mode)
+    {
+        if (mode < TlsMode.Require)
+        {
+            return null;
+        }
+        if (connection is not TlsConnection tls)
+        {
+            return "SSL required";
+        }
+        return mode >= TlsMode.VerifyCa && tls.RemoteCertificate is null ? "connection requires a valid client certificate" : null;
     }
 
     /// <summary>auth_type = cert: null when the connection's client certificate names <paramref name="user"/>, else the error.</summary>
@@ -250,7 +268,7 @@ internal sealed class TlsContexts
             ApplicationProtocols = [Alpn],
             // A certificate is asked for when it is required, can be checked against a CA, or is the login.
             ClientCertificateRequired = mode >= TlsMode.VerifyCa || roots is not null || RequestClientCertificateForAuth,
-            RemoteCertificateValidationCallback = (_, certificate, chain, errors) => CheckClientCertificate(mode, roots, certificate, chain, errors),
+            RemoteCertificateValidationCallback = (_, certificate, chain, errors) => CheckClientCertificate(roots, certificate, chain, errors),
         };
         if (ciphers is not null && OperatingSystem.IsLinux())
         {

@@ -40,13 +40,12 @@ public sealed class RawQueryResult
 public sealed class RawPgClient : IAsyncDisposable
 {
     private readonly Socket _socket;
-    private readonly NetworkStream _stream;
+    private NetworkStream _stream = null!;
     private readonly Dictionary<string, string> _parameters = new(StringComparer.Ordinal);
 
     private RawPgClient(Socket socket)
     {
         _socket = socket;
-        _stream = new NetworkStream(socket, ownsSocket: false);
     }
 
     public IReadOnlyDictionary<string, string> Parameters => _parameters;
@@ -67,6 +66,7 @@ public sealed class RawPgClient : IAsyncDisposable
         try
         {
             await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cts.Token);
+            client._stream = new NetworkStream(socket, ownsSocket: false);
             await client.StartupAsync(user, database, password, extraParameters, cts.Token);
             return client;
         }
@@ -238,7 +238,10 @@ public sealed class RawPgClient : IAsyncDisposable
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
         }
-        await _stream.DisposeAsync();
+        if (_stream is not null)
+        {
+            await _stream.DisposeAsync();
+        }
         _socket.Dispose();
     }
 

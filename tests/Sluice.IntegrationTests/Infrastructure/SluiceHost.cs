@@ -153,6 +153,32 @@ public sealed class SluiceHost : IAsyncDisposable
         }
     }
 
+    /// <summary>Opens a <see cref="RawPgClient"/> (simple protocol; md5/plain/trust auth) through the pooler.</summary>
+    public Task<RawPgClient> ConnectRawAsync(
+        string user = PostgresInstance.AppUser,
+        string? password = PostgresInstance.AppPassword,
+        string database = PostgresInstance.AppDatabase,
+        IDictionary<string, string>? extraParameters = null) =>
+        RawPgClient.ConnectAsync(Port, user, database, password, extraParameters);
+
+    /// <summary>
+    /// Asserts that a new client gets a server that is not inside some earlier transaction: over the simple
+    /// protocol, now() equals statement_timestamp() (a fresh implicit transaction), no xid is assigned and
+    /// ReadyForQuery says idle.
+    /// </summary>
+    public async Task AssertNextClientNotInTransactionAsync(
+        string user = PostgresInstance.AppUser,
+        string? password = PostgresInstance.AppPassword,
+        string database = PostgresInstance.AppDatabase)
+    {
+        await using var raw = await ConnectRawAsync(user, password, database);
+        var r = await raw.QueryAsync("SELECT now() = statement_timestamp(), txid_current_if_assigned() IS NULL");
+        Assert.Null(r.Error);
+        Assert.Equal('I', r.TransactionStatus);
+        Assert.True(r.ResultSets[0][0][0] == "t", "the next client's server is inside an older transaction (now() <> statement_timestamp())");
+        Assert.True(r.ResultSets[0][0][1] == "t", "the next client's server has an xid assigned from an older transaction");
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
