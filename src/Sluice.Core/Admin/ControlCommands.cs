@@ -10,6 +10,10 @@ internal static class ControlCommands
     public static async ValueTask PauseAsync(AdminContext ctx, AdminCommand command)
     {
         var database = OptionalDatabase(ctx, command);
+        if (database is null ? ctx.Pooler.IsPaused : ctx.Pooler.IsPausedFor(database))
+        {
+            throw new AdminException(database is null ? "already suspended/paused" : $"database {database} is already paused");
+        }
         // Like PgBouncer, PAUSE returns once running transactions finished and the servers are closed.
         await ctx.Pooler.PauseAsync(database).ConfigureAwait(false);
         AdminMessages.WriteCommandComplete(ctx.Output, "PAUSE");
@@ -21,6 +25,10 @@ internal static class ControlCommands
         if (ctx.Pooler.IsShuttingDown)
         {
             throw new AdminException("pooler is shutting down");
+        }
+        if (database is null ? !ctx.Pooler.IsPaused && !ctx.Pooler.AnyDatabasePaused : !ctx.Pooler.IsPausedFor(database))
+        {
+            throw new AdminException(database is null ? "pooler is not paused/suspended" : $"database {database} is not paused");
         }
         ctx.Pooler.Resume(database);
         AdminMessages.WriteCommandComplete(ctx.Output, "RESUME");
@@ -48,9 +56,10 @@ internal static class ControlCommands
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>KILL db, or KILL alone (PgBouncer 1.25): every database.</summary>
     public static ValueTask KillAsync(AdminContext ctx, AdminCommand command)
     {
-        ctx.Pooler.Kill(RequiredDatabase(ctx, command));
+        ctx.Pooler.Kill(OptionalDatabase(ctx, command));
         AdminMessages.WriteCommandComplete(ctx.Output, "KILL");
         return ValueTask.CompletedTask;
     }

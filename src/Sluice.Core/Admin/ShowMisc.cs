@@ -194,12 +194,13 @@ internal static class ShowMisc
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>PAUSE and SUSPEND do not exist yet, so the pooler is always active.</summary>
+    /// <summary>The global mode: paused by PAUSE or SIGUSR1 (SUSPEND is not supported, so never suspended).</summary>
     public static ValueTask State(AdminContext ctx, AdminCommand command)
     {
         var result = ctx.BeginResult(StateColumns);
-        result.Row("active", "yes");
-        result.Row("paused", "no");
+        var paused = ctx.Pooler.IsPaused;
+        result.Row("active", paused ? "no" : "yes");
+        result.Row("paused", paused ? "yes" : "no");
         result.Row("suspended", "no");
         result.Complete();
         return ValueTask.CompletedTask;

@@ -194,8 +194,8 @@ internal static class ShowPools
                 servers,
                 entry.MaxDbClientConnections ?? config.MaxDbClientConnections,
                 clients,
-                0,
-                0);
+                ctx.Pooler.IsPausedFor(name) ? 1 : 0,
+                ctx.Pooler.IsDisabled(name) ? 1 : 0);
         }
         result.Complete();
         return ValueTask.CompletedTask;

@@ -11,6 +11,7 @@ public sealed partial class Pooler
     private readonly ConcurrentDictionary<string, bool> _disabled = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource<ShutdownMode> _shutdown = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _pausedAll;
+    private readonly ConcurrentDictionary<string, bool> _pausedDatabases = new(StringComparer.Ordinal);
 
     /// <summary>Completes when a shutdown was requested (SHUTDOWN command or signal); the host then stops.</summary>
     public Task<ShutdownMode> ShutdownRequested => _shutdown.Task;
@@ -21,12 +22,21 @@ public sealed partial class Pooler
 
     internal bool IsDisabled(string database) => _disabled.ContainsKey(database);
 
+    /// <summary>Paused by PAUSE (all) or PAUSE db; pools created later start paused too.</summary>
+    internal bool IsPausedFor(string database) => _pausedAll || _pausedDatabases.ContainsKey(database);
+
+    internal bool AnyDatabasePaused => !_pausedDatabases.IsEmpty;
+
     /// <summary>PAUSE [db]: returns once every server of the affected pools is released and closed.</summary>
     public async Task PauseAsync(string? database = null, CancellationToken cancellationToken = default)
     {
         if (database is null)
         {
             _pausedAll = true;
+        }
+        else
+        {
+            _pausedDatabases[database] = true;
         }
         foreach (var pool in Select(database))
         {
@@ -44,10 +54,18 @@ public sealed partial class Pooler
         if (database is null)
         {
             _pausedAll = false;
+            _pausedDatabases.Clear();
+        }
+        else
+        {
+            _pausedDatabases.TryRemove(database, out _);
         }
         foreach (var pool in Select(database))
         {
-            pool.Resume();
+            if (!IsPausedFor(pool.Key.Database))
+            {
+                pool.Resume();
+            }
         }
     }
 
@@ -65,9 +83,17 @@ public sealed partial class Pooler
         }
     }
 
-    /// <summary>KILL db: drops all clients and servers of the database at once and pauses it.</summary>
-    public void Kill(string database)
+    /// <summary>KILL [db]: drops all clients and servers of the database (or of all) at once and pauses it.</summary>
+    public void Kill(string? database)
     {
+        if (database is null)
+        {
+            _pausedAll = true;
+        }
+        else
+        {
+            _pausedDatabases[database] = true;
+        }
         foreach (var pool in Select(database))
         {
             pool.Pause();
@@ -76,7 +102,7 @@ public sealed partial class Pooler
         }
         foreach (var client in _clients.Values)
         {
-            if (client.Pool?.Key.Database == database)
+            if (client.Pool is { } pool && (database is null || pool.Key.Database == database))
             {
                 client.Disconnect("database killed", SqlState.AdminShutdown);
             }

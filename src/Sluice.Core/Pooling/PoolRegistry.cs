@@ -21,7 +21,13 @@ internal sealed class PoolRegistry(Pooler pooler)
         var created = new Pool(pooler, key, database, serverUser, PoolSettings.Resolve(pooler.Config, database, user),
             _databaseServers.GetOrAdd(database.Name, static _ => new ConnectionCounter()),
             _userServers.GetOrAdd(serverUser, static _ => new ConnectionCounter()));
-        return _pools.GetOrAdd(key, created);
+        var added = _pools.GetOrAdd(key, created);
+        if (added == created && pooler.IsPausedFor(database.Name))
+        {
+            // A pool first used during PAUSE is held like the others.
+            added.Pause();
+        }
+        return added;
     }
 
     public ICollection<Pool> All => _pools.Values;
