@@ -472,7 +472,7 @@ internal sealed class Pool
         ServerConnection server;
         try
         {
-            server = await ServerConnection.ConnectAsync(this, NextHost()).ConfigureAwait(false);
+            server = await ConnectToAnyHostAsync().ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -521,14 +521,40 @@ internal sealed class Pool
         }
     }
 
-    private string? NextHost()
+    /// <summary>
+    /// host=a,b,c: round-robin over the hosts (load_balance_hosts = round-robin, the default), or stay on the
+    /// last host that worked (disable). A host that cannot be reached is skipped, not fatal: the next one is
+    /// tried, and only when every host failed do the waiting clients get the error.
+    /// </summary>
+    private async Task<ServerConnection> ConnectToAnyHostAsync()
     {
         var hosts = Database.Hosts;
-        if (hosts.Count == 0)
+        if (hosts.Count <= 1)
         {
-            return null;
+            return await ServerConnection.ConnectAsync(this, hosts.Count == 0 ? null : hosts[0]).ConfigureAwait(false);
         }
-        var i = (uint)Interlocked.Increment(ref _hostCursor) % (uint)hosts.Count;
-        return hosts[(int)i];
+        var roundRobin = !string.Equals(Database.LoadBalanceHosts, "disable", StringComparison.OrdinalIgnoreCase);
+        var start = roundRobin ? (int)((uint)Interlocked.Increment(ref _hostCursor) % (uint)hosts.Count) : Volatile.Read(ref _hostCursor) % hosts.Count;
+        ServerLoginException? last = null;
+        for (var attempt = 0; attempt < hosts.Count; attempt++)
+        {
+            var index = (start + attempt) % hosts.Count;
+            try
+            {
+                var server = await ServerConnection.ConnectAsync(this, hosts[index]).ConfigureAwait(false);
+                if (!roundRobin)
+                {
+                    Volatile.Write(ref _hostCursor, index);
+                }
+                return server;
+            }
+            catch (ServerLoginException e) when (e.Error.SqlState == SqlState.ConnectionFailure)
+            {
+                // Unreachable (refused, timed out): try the next host. A refused login is final.
+                Log.ServerConnectFailed(Pooler.Logger, $"{Key}@{hosts[index]}", e.Error.Message);
+                last = e;
+            }
+        }
+        throw last!;
     }
 }
