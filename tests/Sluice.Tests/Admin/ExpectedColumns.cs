@@ -52,6 +52,8 @@ internal static class ExpectedColumns
         ["STATE"] = "key s, value s",
         ["VERSION"] = "version s",
         ["PEERS"] = "peer_id i, host s, port i, pool_size i",
+        // Sluice only: pinned clients (session state in transaction pooling).
+        ["PINNED"] = "type s, user s, database s, ptr s, link s, reason s, pins q, pinned_seconds N",
         ["FDS"] =
             "fd i, task s, user s, database s, addr s, port i, cancel q, link i, client_encoding s, std_strings s, " +
             "datestyle s, timezone s, password s, scram_client_key b, scram_server_key b",
