@@ -226,7 +226,8 @@ internal ref struct SqlScanner(ReadOnlySpan<byte> sql)
             {
                 if (_sql[_pos] == (byte)'\\')
                 {
-                    _pos += 2;
+                    // A backslash escapes the next character, if there is one: never step past the end.
+                    _pos = Math.Min(_pos + 2, _sql.Length);
                 }
                 else if (_sql[_pos] == (byte)'\'')
                 {
