@@ -57,7 +57,7 @@ internal sealed class SessionStateTracker(TrackedParameters tracked)
             if (SqlScanner.EqualsIgnoreCase(first, "select"u8))
             {
                 // SELECT … INTO TEMP creates a temporary table; "into" is rare enough to check only then.
-                if (SqlScanner.ContainsIgnoreCase(statement, "into"u8)
+                if (SqlScanner.ContainsIgnoreCase(statement, "into"u8) && SqlScanner.ContainsIgnoreCase(statement, "temp"u8)
                     && (ContainsPhrase(statement, "into temp") || ContainsPhrase(statement, "into temporary")
                         || ContainsPhrase(statement, "into local temp") || ContainsPhrase(statement, "into global temp")))
                 {
@@ -68,6 +68,16 @@ internal sealed class SessionStateTracker(TrackedParameters tracked)
             if (!StartsWithStateKeyword(first))
             {
                 continue;
+            }
+            // SET LOCAL / SET TRANSACTION / SET CONSTRAINTS end with the transaction: skip them without allocating.
+            if (SqlScanner.EqualsIgnoreCase(first, "set"u8))
+            {
+                var second = SqlScanner.FirstWord(statement[(statement.IndexOf(first) + first.Length)..]);
+                if (SqlScanner.EqualsIgnoreCase(second, "local"u8) || SqlScanner.EqualsIgnoreCase(second, "transaction"u8)
+                    || SqlScanner.EqualsIgnoreCase(second, "constraints"u8))
+                {
+                    continue;
+                }
             }
             var count = SqlScanner.ReadWords(statement, _words, _words.Length);
             if (count > 0)
