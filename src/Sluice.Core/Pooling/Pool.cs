@@ -187,6 +187,31 @@ internal sealed class Pool
         }
     }
 
+    /// <summary>Closes this pool's longest-idle server so another pool under the same limit can open one.</summary>
+    public bool TryCloseOneIdle(string reason)
+    {
+        ServerConnection? victim = null;
+        lock (_lock)
+        {
+            if (_idle.Count > 0)
+            {
+                victim = _idle[0];
+                _idle.RemoveAt(0);
+            }
+        }
+        victim?.Close(reason);
+        return victim is not null;
+    }
+
+    /// <summary>Opens servers for waiting clients if the limits now allow it.</summary>
+    public void LaunchPending()
+    {
+        lock (_lock)
+        {
+            LaunchConnectsIfNeeded();
+        }
+    }
+
     /// <summary>Fails every queued client (KILL, shutdown).</summary>
     public void FailWaiters(string reason)
     {
@@ -413,6 +438,7 @@ internal sealed class Pool
         var settings = Settings;
         List<ClientConnection>? expired = null;
         List<ServerConnection>? retired = null;
+        bool starved;
         lock (_lock)
         {
             // Waiters are in arrival order: only the head can be the oldest.
@@ -444,6 +470,9 @@ internal sealed class Pool
                 }
             }
             LaunchConnectsIfNeeded();
+            // Clients still waiting with room in the pool itself: max_db_connections / max_user_connections is full.
+            starved = !_paused && _waiters.Count > _connecting && !InLoginRetryWindow()
+                && (settings.PoolSize <= 0 || _total < settings.PoolSize + (_reserveAllowed ? settings.ReservePoolSize : 0));
             // min_pool_size applies to pools that have clients, or a forced user (PgBouncer's rule).
             var wantsMinimum = !_paused && (_clients > 0 || !string.IsNullOrEmpty(Database.User));
             while (wantsMinimum && _total - (retired?.Count ?? 0) < settings.MinPoolSize && TryTakeServerSlot())
@@ -457,6 +486,11 @@ internal sealed class Pool
             {
                 server.Close(IsPastLifetime(server, now) ? "server lifetime over" : "server idle timeout");
             }
+        }
+        if (starved)
+        {
+            // As PgBouncer does: an idle server of another pool sharing the limit makes room for a waiting client.
+            Pooler.Pools.EvictIdleServerFor(this);
         }
         if (expired is not null)
         {

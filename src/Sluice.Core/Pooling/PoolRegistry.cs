@@ -31,4 +31,21 @@ internal sealed class PoolRegistry(Pooler pooler)
     }
 
     public ICollection<Pool> All => _pools.Values;
+
+    /// <summary>
+    /// max_db_connections / max_user_connections are full and <paramref name="requester"/> has clients waiting:
+    /// close one idle server of another pool of the same database or user, then let the requester use the slot.
+    /// </summary>
+    public void EvictIdleServerFor(Pool requester)
+    {
+        foreach (var pool in _pools.Values)
+        {
+            if (pool != requester && (pool.Key.Database == requester.Key.Database || pool.ServerUser == requester.ServerUser)
+                && pool.TryCloseOneIdle("evicted for a waiting client of another pool (max_db_connections / max_user_connections)"))
+            {
+                requester.LaunchPending();
+                return;
+            }
+        }
+    }
 }

@@ -9,7 +9,7 @@ namespace Sluice.Pooling.Prepared;
 internal sealed class PreparedStatementRegistry
 {
     public const int MaxEntries = 10_000;
-    public const long MaxBytes = 16L * 1024 * 1024;
+    public const long MaxBytes = 8L * 1024 * 1024;
     private long _bytes;
 
     private readonly Dictionary<byte[], PreparedStatement> _byParseTail = new(ByteKeyComparer.Instance);
