@@ -20,31 +20,8 @@ internal static class AdminMessages
         BackendMessages.WriteError(b, "ERROR", sqlState, message);
 
     /// <summary>NoticeResponse severity NOTICE, SQLSTATE 00000, with an optional detail field (SHOW HELP puts the command list there).</summary>
-    public static void WriteNotice(MessageBuilder b, string message, string? detail = null)
-    {
-        var len = 1 + MessageBuilder.CStringLength(NoticeSeverity) +        // 'S' localized severity
-                  1 + MessageBuilder.CStringLength(NoticeSeverity) +        // 'V' non-localized severity
-                  1 + MessageBuilder.CStringLength(SuccessfulCompletion) +  // 'C' SQLSTATE
-                  1 + MessageBuilder.CStringLength(message) +               // 'M' message
-                  (detail is null ? 0 : 1 + MessageBuilder.CStringLength(detail)) +   // 'D' detail
-                  1;                                                        // terminator
-        b.StartMessage(BackendCode.NoticeResponse, len);
-        b.WriteByte((byte)'S');
-        b.WriteCString(NoticeSeverity);
-        b.WriteByte((byte)'V');
-        b.WriteCString(NoticeSeverity);
-        b.WriteByte((byte)'C');
-        b.WriteCString(SuccessfulCompletion);
-        b.WriteByte((byte)'M');
-        b.WriteCString(message);
-        if (detail is not null)
-        {
-            b.WriteByte((byte)'D');
-            b.WriteCString(detail);
-        }
-        b.WriteByte(0);
-        b.EndMessage();
-    }
+    public static void WriteNotice(MessageBuilder b, string message, string? detail = null) =>
+        BackendMessages.WriteError(b, NoticeSeverity, SuccessfulCompletion, message, notice: true, detail);
 
     /// <summary>
     /// The console's welcome (pgbouncer.md §3.1): AuthenticationOk, the fixed ParameterStatus set with

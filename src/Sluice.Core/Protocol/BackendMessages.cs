@@ -41,12 +41,13 @@ internal static class BackendMessages
     }
 
     /// <summary>ErrorResponse or NoticeResponse with the three fields PgBouncer sends: S, C, M (plus V, which libpq reads).</summary>
-    public static void WriteError(MessageBuilder b, string severity, string sqlState, string message, bool notice = false)
+    public static void WriteError(MessageBuilder b, string severity, string sqlState, string message, bool notice = false, string? detail = null)
     {
         var len = 1 + MessageBuilder.CStringLength(severity) +   // 'S' localized severity
                   1 + MessageBuilder.CStringLength(severity) +   // 'V' non-localized severity
                   1 + MessageBuilder.CStringLength(sqlState) +   // 'C' SQLSTATE
                   1 + MessageBuilder.CStringLength(message) +    // 'M' message
+                  (detail is null ? 0 : 1 + MessageBuilder.CStringLength(detail)) +   // 'D' detail
                   1;                                              // terminator
         b.StartMessage(notice ? BackendCode.NoticeResponse : BackendCode.ErrorResponse, len);
         b.WriteByte((byte)'S');
@@ -57,6 +58,11 @@ internal static class BackendMessages
         b.WriteCString(sqlState);
         b.WriteByte((byte)'M');
         b.WriteCString(message);
+        if (detail is not null)
+        {
+            b.WriteByte((byte)'D');
+            b.WriteCString(detail);
+        }
         b.WriteByte(0);
         b.EndMessage();
     }
