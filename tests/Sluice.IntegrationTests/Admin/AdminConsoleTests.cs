@@ -1,3 +1,4 @@
+using Sluice.Testing.Admin;
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;

@@ -1,3 +1,4 @@
+using Sluice.Testing.Admin;
 using Sluice.Admin;
 
 namespace Sluice.Tests.Admin;

@@ -1,10 +1,10 @@
-namespace Sluice.Tests.Admin;
+namespace Sluice.Testing.Admin;
 
 /// <summary>
 /// PgBouncer 1.25's SHOW columns, copied by hand from pgbouncer.md §3.3 (name and type letter:
 /// s = text, i = int4, q = int8, N = numeric, b = bytea). 1.25 lacks 1.26's *_client_login_count.
 /// </summary>
-internal static class ExpectedColumns
+public static class ExpectedColumns
 {
     private const string ConnectionColumns =
         "type s, user s, database s, replication s, state s, addr s, port i, local_addr s, local_port i, connect_time s, " +
