@@ -95,7 +95,7 @@ try
 {
     await pooler.StartAsync();
 }
-catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or FormatException or UnauthorizedAccessException)
+catch (Exception e) when (e is ConfigException or IOException or System.Net.Sockets.SocketException or FormatException or UnauthorizedAccessException)
 {
     logger.LogCritical("{Message}", e.Message);
     logProvider.Dispose();

@@ -12,25 +12,25 @@ namespace Sluice.Admin;
 /// <summary>
 /// The virtual "pgbouncer" database (pgbouncer.md §3): after the login the console sends its own welcome,
 /// then answers Simple Query messages one by one. The extended protocol is refused and ends the session, as
-/// in PgBouncer.
+/// in PgBouncer. It reads and writes through the client's <see cref="Connection"/>, so it works over TLS too.
 /// </summary>
 internal static class AdminConsole
 {
     /// <summary>Queries are a line of text; anything bigger than this is not a console command.</summary>
     private const int MaxMessageSize = 1024 * 1024;
 
-    public static async Task RunAsync(Pooler pooler, ClientConnection client, Socket socket, string user, AdminAccessLevel access, byte[] leftover, CancellationToken token)
+    public static async Task RunAsync(Pooler pooler, ClientConnection client, Connection connection, string user, AdminAccessLevel access, byte[] leftover, CancellationToken token)
     {
         var state = AdminState.For(pooler);
-        var session = new ConsoleSession(client, socket, user, access);
+        var session = new ConsoleSession(client, connection.Socket, user, access);
         state.Consoles[client.Id] = session;
         try
         {
             var output = new MessageBuilder(1024);
             AdminMessages.WriteWelcome(output, client.CancelProcessId, client.CancelSecretKey, applicationName: null);
-            await SendAsync(socket, output, token).ConfigureAwait(false);
+            await connection.SendAsync(output.Written, token).ConfigureAwait(false);
 
-            var reader = new AdminMessageReader(socket, leftover, MaxMessageSize);
+            var reader = new AdminMessageReader(connection, leftover, MaxMessageSize);
             while (true)
             {
                 var message = await reader.ReadAsync(token).ConfigureAwait(false);
@@ -96,7 +96,7 @@ internal static class AdminConsole
                     return;
                 }
                 output.WriteBytes(Pregenerated.ReadyForQueryIdle);
-                await SendAsync(socket, output, token).ConfigureAwait(false);
+                await connection.SendAsync(output.Written, token).ConfigureAwait(false);
             }
         }
         finally
@@ -111,24 +111,10 @@ internal static class AdminConsole
         var end = body.IndexOf((byte)0);
         return Encoding.UTF8.GetString(end >= 0 ? body[..end] : body);
     }
-
-    private static async Task SendAsync(Socket socket, MessageBuilder output, CancellationToken token)
-    {
-        var data = output.Written;
-        while (!data.IsEmpty)
-        {
-            var sent = await socket.SendAsync(data, SocketFlags.None, token).ConfigureAwait(false);
-            if (sent <= 0)
-            {
-                throw new SocketException((int)SocketError.ConnectionReset);
-            }
-            data = data[sent..];
-        }
-    }
 }
 
 /// <summary>Reads whole typed messages for the console, starting with the bytes the login left over.</summary>
-internal sealed class AdminMessageReader(Socket socket, byte[] leftover, int maxMessage)
+internal sealed class AdminMessageReader(Connection connection, byte[] leftover, int maxMessage)
 {
     private byte[] _buffer = leftover.Length > 0 ? leftover : new byte[1024];
     private int _start;
@@ -170,7 +156,7 @@ internal sealed class AdminMessageReader(Socket socket, byte[] leftover, int max
             {
                 Array.Resize(ref _buffer, Math.Max(count, Math.Max(1024, _buffer.Length * 2)));
             }
-            var n = await socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, token).ConfigureAwait(false);
+            var n = await connection.ReceiveAsync(_buffer.AsMemory(_end), token).ConfigureAwait(false);
             if (n == 0)
             {
                 return false;

@@ -113,7 +113,15 @@ internal static class ControlCommands
     public static ValueTask ApplySet(AdminContext ctx, SettingDefinition setting, string canonical)
     {
         var pooler = ctx.Pooler;
-        pooler.Reload(pooler.Config.WithSetting(setting.Name, canonical), reloadAuthFile: false);
+        try
+        {
+            pooler.Reload(pooler.Config.WithSetting(setting.Name, canonical), reloadAuthFile: false);
+        }
+        catch (ConfigException e)
+        {
+            // A *_tls_* value whose files cannot be used: the running snapshot stays.
+            throw new AdminException("SET failed: " + e.Message);
+        }
         AdminMessages.WriteCommandComplete(ctx.Output, $"SET {setting.Name}={canonical}");
         return ValueTask.CompletedTask;
     }

@@ -58,7 +58,7 @@ internal static class ShowConnections
         string Type, string User, string Database, string State, string SocketState,
         string? Addr, int? Port, string? LocalAddr, int? LocalPort,
         DateTimeOffset ConnectTime, DateTimeOffset RequestTime, long WaitUs,
-        string Ptr, string Link, int RemotePid, string ApplicationName, long Id)
+        string Ptr, string Link, int RemotePid, string Tls, string ApplicationName, long Id)
     {
         public object?[] Values(bool sockets)
         {
@@ -67,7 +67,7 @@ internal static class ShowConnections
                 Type, User, Database, "none", sockets ? SocketState : State, Addr, Port, LocalAddr, LocalPort,
                 AdminFormat.Timestamp(ConnectTime), AdminFormat.Timestamp(RequestTime),
                 (int)Math.Min(int.MaxValue, WaitUs / 1_000_000), (int)(WaitUs % 1_000_000),
-                0, Ptr, Link, RemotePid, "", ApplicationName, 0, (int)Id,
+                0, Ptr, Link, RemotePid, Tls, ApplicationName, 0, (int)Id,
             ];
             return sockets ? [.. values, 0, 0, 0, 0, 0, 0, 0] : values;
         }
@@ -158,7 +158,7 @@ internal static class ShowConnections
                 "C", user ?? "(nouser)", database ?? "(nodb)", shown, socket,
                 addr, port, isUnix ? "unix" : listenAddr, isUnix ? config.ListenPort : listenPort,
                 connect, request, waitUs,
-                ClientPtr(client.Id), server is null ? "" : ServerPtr(server.Id), 0, appName, client.Id)));
+                ClientPtr(client.Id), server is null ? "" : ServerPtr(server.Id), 0, TlsInfo(client.Connection), appName, client.Id)));
         }
 
         foreach (var session in ctx.State.Consoles.Values)
@@ -188,7 +188,7 @@ internal static class ShowConnections
             rows.Add((client.Id, new Row(
                 "C", session.User, ShowPools.AdminDatabase, busy ? "active" : "idle", "cl_active",
                 addr, port, localAddr, localPort, connect, request, 0,
-                ClientPtr(client.Id), "", remotePid, "", client.Id)));
+                ClientPtr(client.Id), "", remotePid, TlsInfo(client.Connection), "", client.Id)));
         }
 
         rows.Sort(static (a, b) => a.Id.CompareTo(b.Id));
@@ -236,7 +236,7 @@ internal static class ShowConnections
                 rows.Add(new Row(
                     "S", pool.Key.User, pool.Key.Database, shown, socket,
                     addr, port, localAddr, localPort, connect, request, 0,
-                    ServerPtr(server.Id), client is null ? "" : ClientPtr(client.Id), server.BackendProcessId, appName, server.Id));
+                    ServerPtr(server.Id), client is null ? "" : ClientPtr(client.Id), server.BackendProcessId, TlsInfo(server.Connection), appName, server.Id));
             }
         }
         return rows;
@@ -287,6 +287,9 @@ internal static class ShowConnections
         }
         return (user, remote == "unix" ? "unix" : null, null);
     }
+
+    /// <summary>The tls column: protocol/cipher like PgBouncer's, empty for a plain connection.</summary>
+    private static string TlsInfo(Connection connection) => connection is TlsConnection tls ? tls.Description : "";
 
     private static EndPoint? SafeEndPoint(Socket socket, bool remote)
     {

@@ -5,25 +5,36 @@ using System.Text;
 namespace Sluice.Auth;
 
 /// <summary>
-/// Sluice as the SCRAM-SHA-256 server towards a client (RFC 5802 / RFC 7677, PostgreSQL dialect).
-/// One instance per authentication attempt: client-first → server-first, client-final → server-final.
+/// Sluice as the SCRAM-SHA-256(-PLUS) server towards a client (RFC 5802 / RFC 7677 / RFC 5929, PostgreSQL
+/// dialect). One instance per authentication attempt: mechanism and client-first → server-first,
+/// client-final → server-final.
 /// </summary>
 /// <remarks>
-/// As in PostgreSQL, the user name inside client-first is ignored (the startup packet's user
-/// counts), authorization identities and mandatory extensions are refused, and only the gs2 flags
-/// "n" and "y" are accepted: we never advertise SCRAM-SHA-256-PLUS, so a client asking for channel
-/// binding ("p=") is refused rather than negotiated. Malformed or failing input returns false with
-/// an error text that contains no secret and never throws; calling the steps out of order is a
-/// programming error and throws <see cref="InvalidOperationException"/>. After a failure the
-/// exchange is finished.
+/// As in PostgreSQL, the user name inside client-first is ignored (the startup packet's user counts),
+/// authorization identities and mandatory extensions are refused. Over TLS SCRAM-SHA-256-PLUS is offered
+/// with the <c>tls-server-end-point</c> binding, and the gs2 flag must agree with the mechanism: "p" only
+/// with -PLUS, "n" only without it, and "y" ("I could bind but you can't") is refused as a downgrade when
+/// -PLUS was offered (auth-scram.c <c>read_client_first_message</c>). Binding with the client changes only
+/// what the proof covers, so the ClientKey recovered for pass-through is the same. Malformed or failing
+/// input returns false with an error text that contains no secret (and <see cref="Failure"/> says which
+/// kind) and never throws; calling the steps out of order is a programming error and throws
+/// <see cref="InvalidOperationException"/>. After a failure the exchange is finished.
 /// </remarks>
 public sealed class ScramServerExchange
 {
     /// <summary>The SASL mechanism name to advertise in AuthenticationSASL.</summary>
     public const string MechanismName = ScramPrimitives.Mechanism;
 
+    /// <summary>The channel-binding variant, offered only over TLS.</summary>
+    public const string PlusMechanismName = ScramPrimitives.Mechanism + "-PLUS";
+
+    /// <summary>The only channel binding type PostgreSQL (and so every client) uses.</summary>
+    private const string EndPointBinding = "tls-server-end-point";
+
     private readonly ScramSecret secret;
     private readonly string serverNonce;
+    private readonly byte[]? serverEndPoint;
+    private bool bindingSelected;
     private State state;
     private string gs2Header = string.Empty;
     private string clientFirstBare = string.Empty;
@@ -36,18 +47,23 @@ public sealed class ScramServerExchange
     /// <see cref="ScramSecret.ForPlainPassword"/> (stable per-user salt, cached PBKDF2) with
     /// scram_iterations; for an unknown user use <see cref="ScramSecret.CreateMock"/>.
     /// </param>
-    public ScramServerExchange(ScramSecret secret)
-        : this(secret, ScramPrimitives.NewNonce())
+    /// <param name="tlsServerEndPoint">
+    /// The connection's <c>tls-server-end-point</c> data (RFC 5929, the hash of Sluice's certificate) when it is
+    /// TLS: then SCRAM-SHA-256-PLUS is offered and may be selected. Null on a plain connection.
+    /// </param>
+    public ScramServerExchange(ScramSecret secret, byte[]? tlsServerEndPoint = null)
+        : this(secret, ScramPrimitives.NewNonce(), tlsServerEndPoint)
     {
     }
 
     /// <summary>Fixed server nonce part, so tests can replay published exchanges.</summary>
-    internal ScramServerExchange(ScramSecret secret, string serverNonce)
+    internal ScramServerExchange(ScramSecret secret, string serverNonce, byte[]? tlsServerEndPoint = null)
     {
         ArgumentNullException.ThrowIfNull(secret);
         ArgumentNullException.ThrowIfNull(serverNonce);
         this.secret = secret;
         this.serverNonce = serverNonce;
+        serverEndPoint = tlsServerEndPoint;
     }
 
     private enum State
@@ -65,14 +81,46 @@ public sealed class ScramServerExchange
     /// </summary>
     public byte[]? RecoveredClientKey { get; private set; }
 
-    /// <summary>Handles the client's SASLInitialResponse data; on success returns the server-first message.</summary>
-    public bool TryHandleClientFirst(ReadOnlySpan<byte> clientFirst, out byte[] serverFirst, out string? error)
+    /// <summary>Whether SCRAM-SHA-256-PLUS is offered (the connection is TLS), so AuthenticationSASL lists it first.</summary>
+    public bool OffersChannelBinding => serverEndPoint is not null;
+
+    /// <summary>What kind of failure the last failed step was; <see cref="ScramFailure.None"/> until one fails.</summary>
+    public ScramFailure Failure { get; private set; }
+
+    /// <summary>PostgreSQL's errdetail for the failure, when it has one (the channel binding refusals).</summary>
+    public string? ErrorDetail { get; private set; }
+
+    /// <summary>Handles SCRAM-SHA-256 client-first data; on success returns the server-first message.</summary>
+    public bool TryHandleClientFirst(ReadOnlySpan<byte> clientFirst, out byte[] serverFirst, out string? error) =>
+        TryHandleClientFirst(MechanismName, clientFirst, out serverFirst, out error);
+
+    /// <summary>
+    /// Handles the client's SASLInitialResponse: the mechanism it selected and its client-first data. On success
+    /// returns the server-first message.
+    /// </summary>
+    public bool TryHandleClientFirst(string mechanism, ReadOnlySpan<byte> clientFirst, out byte[] serverFirst, out string? error)
     {
         Expect(State.AwaitingClientFirst);
         serverFirst = [];
+        if (mechanism == PlusMechanismName && serverEndPoint is not null)
+        {
+            bindingSelected = true;
+        }
+        else if (mechanism != MechanismName)
+        {
+            // -PLUS on a plain connection is as unknown as any other name (auth.c CheckSASLAuth).
+            error = Fail(ScramFailure.Malformed, "client selected an invalid SASL authentication mechanism");
+            state = State.Failed;
+            return false;
+        }
+
         error = ParseClientFirst(clientFirst);
         if (error is not null)
         {
+            if (Failure == ScramFailure.None)
+            {
+                Failure = ScramFailure.Malformed;
+            }
             state = State.Failed;
             return false;
         }
@@ -97,7 +145,7 @@ public sealed class ScramServerExchange
         state = State.Failed;
         if (!ScramPrimitives.TryDecode(clientFinal, out var text))
         {
-            error = "malformed SCRAM client-final-message";
+            error = Fail(ScramFailure.Malformed, "malformed SCRAM client-final-message");
             return false;
         }
 
@@ -105,26 +153,29 @@ public sealed class ScramServerExchange
         if (!ScramPrimitives.TryReadAttribute(ref rest, 'c', out var channelBinding)
             || !ScramPrimitives.TryDecodeBase64(channelBinding, out var channelBindingBytes))
         {
-            error = "malformed SCRAM client-final-message: missing channel binding";
+            error = Fail(ScramFailure.Malformed, "malformed SCRAM client-final-message: missing channel binding");
             return false;
         }
 
-        // Without -PLUS there is no channel binding data: the echo must be exactly our gs2 header.
-        if (!channelBindingBytes.AsSpan().SequenceEqual(Encoding.UTF8.GetBytes(gs2Header)))
+        // c= is base64(gs2 header + binding data): the header alone without -PLUS, and with it the hash of the
+        // certificate this connection really presented. A man in the middle terminating TLS has another one.
+        if (!channelBindingBytes.AsSpan().SequenceEqual(ExpectedChannelBinding()))
         {
-            error = "SCRAM channel binding check failed";
+            error = bindingSelected
+                ? Fail(ScramFailure.ChannelBinding, "SCRAM channel binding check failed")
+                : Fail(ScramFailure.Malformed, "SCRAM channel binding check failed");
             return false;
         }
 
         if (!ScramPrimitives.TryReadAttribute(ref rest, 'r', out var nonce))
         {
-            error = "malformed SCRAM client-final-message: missing nonce";
+            error = Fail(ScramFailure.Malformed, "malformed SCRAM client-final-message: missing nonce");
             return false;
         }
 
         if (!nonce.SequenceEqual(combinedNonce))
         {
-            error = "SCRAM nonce mismatch";
+            error = Fail(ScramFailure.Authentication, "SCRAM nonce mismatch");
             return false;
         }
 
@@ -132,7 +183,7 @@ public sealed class ScramServerExchange
         var proofStart = text.LastIndexOf(",p=", StringComparison.Ordinal);
         if (proofStart < text.Length - rest.Length - 1)
         {
-            error = "malformed SCRAM client-final-message: missing proof";
+            error = Fail(ScramFailure.Malformed, "malformed SCRAM client-final-message: missing proof");
             return false;
         }
 
@@ -141,7 +192,7 @@ public sealed class ScramServerExchange
             || !ScramPrimitives.TryDecodeBase64(proofText, out var proof)
             || proof.Length != ScramPrimitives.KeyLength)
         {
-            error = "malformed SCRAM client-final-message: invalid proof encoding";
+            error = Fail(ScramFailure.Malformed, "malformed SCRAM client-final-message: invalid proof encoding");
             return false;
         }
 
@@ -151,7 +202,7 @@ public sealed class ScramServerExchange
         if (!CryptographicOperations.FixedTimeEquals(ScramPrimitives.StoredKey(clientKey), secret.StoredKey))
         {
             CryptographicOperations.ZeroMemory(clientKey);
-            error = "SCRAM proof is invalid";
+            error = Fail(ScramFailure.Authentication, "SCRAM proof is invalid");
             return false;
         }
 
@@ -171,30 +222,13 @@ public sealed class ScramServerExchange
             return "malformed SCRAM client-first-message";
         }
 
-        // gs2-header = gs2-cbind-flag "," [ authzid ] ","
-        switch (text[0])
+        if (ParseGs2Header(text, out var headerLength) is { } gs2Error)
         {
-            case 'n' or 'y' when text.Length > 1 && text[1] == ',':
-                break;
-            case 'p' when text.Length > 1 && text[1] == '=':
-                return "channel binding is not supported (SCRAM-SHA-256-PLUS was not offered)";
-            default:
-                return "malformed SCRAM client-first-message: invalid channel binding flag";
+            return gs2Error;
         }
 
-        var rest = text.AsSpan(2);
-        if (rest.StartsWith("a=", StringComparison.Ordinal))
-        {
-            return "SCRAM authorization identity is not supported";
-        }
-
-        if (rest.IsEmpty || rest[0] != ',')
-        {
-            return "malformed SCRAM client-first-message: invalid gs2 header";
-        }
-
-        gs2Header = text[..3];
-        rest = rest[1..];
+        gs2Header = text[..headerLength];
+        var rest = text.AsSpan(headerLength);
         clientFirstBare = rest.ToString();
 
         if (rest.StartsWith("m=", StringComparison.Ordinal))
@@ -215,6 +249,94 @@ public sealed class ScramServerExchange
 
         clientNonce = nonce.ToString();
         return null;
+    }
+
+    /// <summary>
+    /// gs2-header = gs2-cbind-flag "," [ authzid ] "," with gs2-cbind-flag = "p=" cb-name / "n" / "y"; the flag must
+    /// agree with the selected mechanism and with what was offered. Returns an error text or null and the length.
+    /// </summary>
+    private string? ParseGs2Header(string text, out int length)
+    {
+        length = 0;
+        int flagEnd;
+        switch (text[0])
+        {
+            case 'p' when text.Length > 1 && text[1] == '=':
+                flagEnd = text.IndexOf(',');
+                if (!bindingSelected)
+                {
+                    return serverEndPoint is null
+                        ? "channel binding is not supported (SCRAM-SHA-256-PLUS was not offered)"
+                        : Fail(ScramFailure.Malformed, "malformed SCRAM message",
+                            "The client selected SCRAM-SHA-256 without channel binding, but the SCRAM message includes channel binding data.");
+                }
+                var type = flagEnd < 0 ? text.AsSpan(2) : text.AsSpan(2, flagEnd - 2);
+                if (!type.SequenceEqual(EndPointBinding))
+                {
+                    return $"unsupported SCRAM channel-binding type \"{Printable(type)}\"";
+                }
+                break;
+            case 'n' or 'y' when bindingSelected:
+                return Fail(ScramFailure.Malformed, "malformed SCRAM message",
+                    "The client selected SCRAM-SHA-256-PLUS, but the SCRAM message does not include channel binding data.");
+            case 'y' when serverEndPoint is not null:
+                // The client could bind and believes we cannot: someone between us stripped -PLUS from the list.
+                return Fail(ScramFailure.ChannelBinding, "SCRAM channel binding negotiation error",
+                    "The client supports SCRAM channel binding but thinks the server does not.  However, this server does support channel binding.");
+            case 'n' or 'y':
+                flagEnd = 1;
+                break;
+            default:
+                flagEnd = -1;
+                break;
+        }
+
+        if (flagEnd < 0 || flagEnd >= text.Length || text[flagEnd] != ',')
+        {
+            return "malformed SCRAM client-first-message: invalid channel binding flag";
+        }
+
+        var rest = text.AsSpan(flagEnd + 1);
+        if (rest.StartsWith("a=", StringComparison.Ordinal))
+        {
+            return "SCRAM authorization identity is not supported";
+        }
+
+        if (rest.IsEmpty || rest[0] != ',')
+        {
+            return "malformed SCRAM client-first-message: invalid gs2 header";
+        }
+
+        length = flagEnd + 2;
+        return null;
+    }
+
+    /// <summary>What c= must decode to: the gs2 header, followed with -PLUS by the certificate hash.</summary>
+    private byte[] ExpectedChannelBinding()
+    {
+        var header = Encoding.UTF8.GetBytes(gs2Header);
+        return bindingSelected ? [.. header, .. serverEndPoint!] : header;
+    }
+
+    /// <summary>Records the kind of failure (and PostgreSQL's detail) and returns the message.</summary>
+    private string Fail(ScramFailure failure, string message, string? detail = null)
+    {
+        Failure = failure;
+        ErrorDetail = detail;
+        return message;
+    }
+
+    /// <summary>A client-chosen name quoted back in an error: printable ASCII only, and not too long.</summary>
+    private static string Printable(ReadOnlySpan<char> value)
+    {
+        var shown = value.Length > 64 ? value[..64] : value;
+        return string.Create(shown.Length, shown.ToString(), static (span, s) =>
+        {
+            for (var i = 0; i < span.Length; i++)
+            {
+                span[i] = s[i] is >= '\x20' and <= '\x7e' ? s[i] : '?';
+            }
+        });
     }
 
     private void Expect(State expected)

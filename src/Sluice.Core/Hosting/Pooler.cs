@@ -92,6 +92,7 @@ public sealed partial class Pooler : IAsyncDisposable
         var config = _config;
         _authFile = LoadAuthFile(config);
         (_hba, _ident) = LoadHba(config);
+        CheckTls(config, "TLS setup failed");
         Bind(config);
         if (_listeners.Count == 0)
         {
@@ -150,6 +151,8 @@ public sealed partial class Pooler : IAsyncDisposable
     /// <summary>Applies a new config snapshot and auth_file (RELOAD / SIGHUP); connected clients keep working.</summary>
     public void Reload(PoolerConfig config, bool reloadAuthFile = true)
     {
+        // As PgBouncer, unusable certificate, key or CA files keep the running TLS setup; Sluice keeps the whole old snapshot.
+        CheckTls(config, "TLS configuration could not be reloaded, keeping old configuration");
         var authFile = reloadAuthFile ? LoadAuthFile(config) : _authFile;
         var (hba, ident) = reloadAuthFile ? LoadHba(config) : (_hba, _ident);
         _hba = hba;
@@ -321,6 +324,19 @@ public sealed partial class Pooler : IAsyncDisposable
             throw new FormatException("auth_type = hba needs auth_hba_file");
         }
         return (hba, ident);
+    }
+
+    /// <summary>
+    /// The client_tls_* and server_tls_* files are read (and checked) per snapshot, so RELOAD picks up renewed
+    /// certificates; a snapshot whose files cannot be used is refused with the setting and file in the message.
+    /// </summary>
+    private static void CheckTls(PoolerConfig config, string what)
+    {
+        var errors = TlsContexts.Validate(config);
+        if (errors.Count > 0)
+        {
+            throw new ConfigException($"{what}: {string.Join("; ", errors)}");
+        }
     }
 
     private static AuthFile LoadAuthFile(PoolerConfig config) =>

@@ -152,8 +152,11 @@ internal sealed partial class ClientConnection
             _ => null,
         };
         // An unknown user (or an md5 secret, which cannot do SCRAM) gets a mock exchange that always fails.
-        var exchange = new ScramServerExchange(stored ?? ScramSecret.CreateMock(user, config.ScramIterations));
-        await _connection.SendAsync(Pregenerated.SaslScramSha256, token).ConfigureAwait(false);
+        // Over TLS SCRAM-SHA-256-PLUS is offered too, bound to Sluice's certificate (RFC 5929 tls-server-end-point),
+        // so a client that insists on channel binding knows no one terminated its TLS in between.
+        var endPoint = (_connection as TlsConnection)?.ServerEndPoint;
+        var exchange = new ScramServerExchange(stored ?? ScramSecret.CreateMock(user, config.ScramIterations), endPoint);
+        await _connection.SendAsync(exchange.OffersChannelBinding ? Pregenerated.SaslScramSha256Plus : Pregenerated.SaslScramSha256, token).ConfigureAwait(false);
 
         var initial = await ReadPasswordAsync(reader, token).ConfigureAwait(false);
         if (initial is null)
@@ -167,19 +170,19 @@ internal sealed partial class ClientConnection
             return null;
         }
         var mechanism = Encoding.ASCII.GetString(initial, 0, mechanismEnd);
-        if (mechanism != "SCRAM-SHA-256")
-        {
-            Disconnect("client selected an invalid SASL authentication mechanism", SqlState.ProtocolViolation);
-            return null;
-        }
         var dataLength = BinaryPrimitives.ReadInt32BigEndian(initial.AsSpan(mechanismEnd + 1));
         var data = initial.AsSpan(mechanismEnd + 5);
-        if (dataLength != data.Length || !exchange.TryHandleClientFirst(data, out var serverFirst, out var firstError))
+        if (dataLength != data.Length)
         {
             Disconnect("malformed SCRAM message", SqlState.ProtocolViolation);
             return null;
         }
-        _ = firstError;
+        if (!exchange.TryHandleClientFirst(mechanism, data, out var serverFirst, out var firstError))
+        {
+            // A "y" flag although -PLUS was offered is a downgrade attempt: 28000, as PostgreSQL answers it.
+            Disconnect(firstError!, exchange.Failure == ScramFailure.ChannelBinding ? SqlState.InvalidAuthorizationSpecification : SqlState.ProtocolViolation, exchange.ErrorDetail);
+            return null;
+        }
         var b = new MessageBuilder();
         BackendMessages.WriteAuthentication(b, AuthRequest.SaslContinue, serverFirst);
         await _connection.SendAsync(b.Written, token).ConfigureAwait(false);
@@ -189,7 +192,17 @@ internal sealed partial class ClientConnection
         {
             return null;
         }
-        if (!exchange.TryHandleClientFinal(final, out var serverFinal, out _) || stored is null)
+        if (!exchange.TryHandleClientFinal(final, out var serverFinal, out var finalError))
+        {
+            if (exchange.Failure == ScramFailure.ChannelBinding)
+            {
+                // The client proved it saw another certificate than ours (a TLS-terminating proxy in between).
+                Disconnect(finalError!, SqlState.InvalidAuthorizationSpecification);
+                return null;
+            }
+            return FailPassword(user);
+        }
+        if (stored is null)
         {
             return FailPassword(user);
         }

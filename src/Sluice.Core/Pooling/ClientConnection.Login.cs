@@ -102,12 +102,6 @@ internal sealed partial class ClientConnection
         }
 
         var isAdminConsole = database == Config.DatabaseEntry.AdminDatabaseName && !config.Databases.ContainsKey(database);
-        if (isAdminConsole && _connection.IsTls)
-        {
-            // AdminConsole reads and writes the raw socket; until it goes through _connection, no console over TLS.
-            Disconnect("admin console over TLS is not supported yet", SqlState.FeatureNotSupported);
-            return null;
-        }
         if (isAdminConsole)
         {
             await RunAdminConsoleAsync(reader, config, user, token).ConfigureAwait(false);
@@ -161,7 +155,7 @@ internal sealed partial class ClientConnection
         pool.Stats.AddClientLogin();
         if (config.LogConnections)
         {
-            Log.ClientLogin(Pooler.Logger, Peer, database, user);
+            Log.ClientLogin(Pooler.Logger, Peer, database, user, (_connection as TlsConnection)?.Description ?? "no");
         }
 
         // The welcome carries the server's parameters, so a pool that never logged in opens a server first.
@@ -219,7 +213,7 @@ internal sealed partial class ClientConnection
         }
         (CancelProcessId, CancelSecretKey) = Pooler.Cancels.Register(this);
         _state = ClientState.Idle;
-        await Admin.AdminConsole.RunAsync(Pooler, this, _socket, user, access, reader.Leftover.ToArray(), CancellationToken.None).ConfigureAwait(false);
+        await Admin.AdminConsole.RunAsync(Pooler, this, _connection, user, access, reader.Leftover.ToArray(), CancellationToken.None).ConfigureAwait(false);
     }
 
     private async Task<ServerConnection?> AcquireServerForWelcomeAsync(Pool pool)

@@ -47,6 +47,9 @@ internal sealed partial class ClientConnection
 
     public bool IsUnixSocket { get; }
 
+    /// <summary>The byte stream to the client (TLS after a handshake): the admin console talks through it, SHOW CLIENTS reads its TLS details.</summary>
+    internal Connection Connection => _connection;
+
     /// <summary>Log prefix, like PgBouncer's <c>C-0x…: db/user@host:port</c>.</summary>
     public string Peer { get; private set; }
 
@@ -587,7 +590,7 @@ internal sealed partial class ClientConnection
     /// The single exit of a client connection: sends a FATAL error when <paramref name="sqlState"/> is given,
     /// logs the reason once and closes the socket. The loop's cleanup then returns or closes its server.
     /// </summary>
-    public void Disconnect(string reason, string? sqlState)
+    public void Disconnect(string reason, string? sqlState, string? detail = null)
     {
         if (Interlocked.Exchange(ref _closed, 1) != 0)
         {
@@ -607,7 +610,7 @@ internal sealed partial class ClientConnection
                 Log.PoolerError(Pooler.Logger, Peer, reason);
             }
             var b = new MessageBuilder(64 + reason.Length);
-            BackendMessages.WriteError(b, "FATAL", sqlState, reason);
+            BackendMessages.WriteError(b, "FATAL", sqlState, reason, detail: detail);
             _connection.TrySendFinal(b.Written.Span);
         }
         _connection.Close();

@@ -52,6 +52,9 @@ internal sealed partial class ServerConnection
 
     public ServerState State => _state;
 
+    /// <summary>The byte stream to PostgreSQL (TLS per server_tls_sslmode), for SHOW SERVERS' tls column.</summary>
+    internal Connection Connection => _connection;
+
     public ClientConnection? Client => _client;
 
     public int BackendProcessId { get; private set; }

@@ -20,7 +20,13 @@ internal sealed class TlsConnection : Connection
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private int _closed;
 
-    private TlsConnection(Socket socket, SslStream stream) : base(socket) => _stream = stream;
+    private TlsConnection(Socket socket, SslStream stream) : base(socket)
+    {
+        _stream = stream;
+        // Taken once after the handshake: SHOW CLIENTS may ask while the connection is being closed.
+        Description = ProtocolName(stream.SslProtocol) + "/" + TlsCipherNames.OpenSslName(stream.NegotiatedCipherSuite);
+        LocalCertificate = stream.LocalCertificate;
+    }
 
     public override bool IsTls => true;
 
@@ -33,8 +39,21 @@ internal sealed class TlsConnection : Connection
 
     public SslApplicationProtocol ApplicationProtocol => _stream.NegotiatedApplicationProtocol;
 
-    /// <summary>Protocol and cipher for SHOW CLIENTS/SERVERS, e.g. <c>TLSv1.3/TLS_AES_256_GCM_SHA384</c>.</summary>
-    public string Description => $"{ProtocolName(Protocol)}/{CipherSuite}";
+    /// <summary>
+    /// The <c>tls</c> column of SHOW CLIENTS/SERVERS in PgBouncer's format (protocol/cipher, OpenSSL cipher names),
+    /// e.g. <c>TLSv1.3/TLS_AES_256_GCM_SHA384</c>. PgBouncer appends the key exchange group (<c>/ECDH=X25519</c>);
+    /// SslStream does not tell which group OpenSSL negotiated, so it is left out rather than guessed.
+    /// </summary>
+    public string Description { get; }
+
+    /// <summary>The certificate this side presented: Sluice's client_tls_cert_file towards clients.</summary>
+    public X509Certificate? LocalCertificate { get; }
+
+    /// <summary>
+    /// The <c>tls-server-end-point</c> channel binding data of the certificate this side presented (Sluice's own
+    /// certificate towards clients), for SCRAM-SHA-256-PLUS; null when it has none or none can be computed.
+    /// </summary>
+    public byte[]? ServerEndPoint => LocalCertificate is { } certificate ? TlsServerEndPoint.For(certificate) : null;
 
     /// <summary>Server side of the handshake (towards a client). The socket stays owned by the caller on failure.</summary>
     public static async Task<TlsConnection> AcceptAsync(Socket socket, SslServerAuthenticationOptions options, CancellationToken cancellationToken)

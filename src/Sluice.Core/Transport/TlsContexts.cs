@@ -84,10 +84,14 @@ internal sealed class TlsContexts
     public static SslServerAuthenticationOptions? ForClients(PoolerConfig config, ILogger? logger = null) =>
         config.ClientTlsSslMode == TlsMode.Disable ? null : For(config, logger).ClientOptions;
 
-    /// <summary>Every problem the TLS settings have, for a check at start or RELOAD (empty when fine).</summary>
+    /// <summary>
+    /// Every problem the TLS settings have, for the check at start and RELOAD (empty when fine). The contexts
+    /// built here are the ones the snapshot then uses, so the files are read once and what was checked is served.
+    /// </summary>
     public static IReadOnlyList<string> Validate(PoolerConfig config)
     {
-        var contexts = new TlsContexts(config, null);
+        // No logger: the caller reports the problems (and refuses the snapshot), a warning would repeat them.
+        var contexts = s_cache.GetValue(config, static c => new TlsContexts(c, null));
         var errors = new List<string>();
         if (contexts.ClientError is not null)
         {
