@@ -4,8 +4,12 @@ using Microsoft.Extensions.Logging;
 namespace Sluice.Diagnostics;
 
 /// <summary>
-/// Writes log lines to stderr, the logfile and syslog, in PgBouncer's line format or as JSON. Lines are
-/// queued and written by one thread so a slow terminal or disk never stalls a connection.
+/// Writes log lines to stderr, the logfile and syslog, in PgBouncer's line format or as JSON.
+/// A line is written by the thread that logs it, as PgBouncer does: handing every line to a writer thread
+/// cost a futex wake and two context switches per line, which at log_connections' two lines per login was a
+/// large part of a login's CPU. Only when another thread is writing at that moment (a slow terminal, a
+/// stalled pipe) is the line queued for the writer thread instead, so a stuck output holds up at most the one
+/// thread that is writing, never the others.
 /// </summary>
 public sealed class TextLoggerProvider : ILoggerProvider
 {
@@ -16,6 +20,8 @@ public sealed class TextLoggerProvider : ILoggerProvider
             SingleReader = true,
         });
     private readonly Thread _writer;
+    private readonly Lock _writeLock = new();
+    private int _queued;
     private readonly TimeProvider _time;
     private readonly bool _stderr;
     private volatile TextWriter? _file;
@@ -38,18 +44,26 @@ public sealed class TextLoggerProvider : ILoggerProvider
     public void Configure(Config.PoolerConfig config)
     {
         ReopenFile(config.Logfile);
-        var old = _syslog;
-        _syslog = config.Syslog ? new SyslogWriter(config.SyslogIdent, config.SyslogFacility) : null;
-        old?.Dispose();
+        var opened = config.Syslog ? new SyslogWriter(config.SyslogIdent, config.SyslogFacility) : null;
+        lock (_writeLock)
+        {
+            var old = _syslog;
+            _syslog = opened;
+            old?.Dispose();
+        }
         _json = config.LogFormat == "json";
     }
 
     /// <summary>Opens the log file again, for logrotate (called on RELOAD / SIGHUP).</summary>
     public void ReopenFile(string? path)
     {
-        var old = _file;
-        _file = string.IsNullOrEmpty(path) ? null : new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
-        old?.Dispose();
+        var opened = string.IsNullOrEmpty(path) ? null : new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+        lock (_writeLock)
+        {
+            var old = _file;
+            _file = opened;
+            old?.Dispose();
+        }
     }
 
     public ILogger CreateLogger(string categoryName) => new TextLogger(this);
@@ -68,25 +82,51 @@ public sealed class TextLoggerProvider : ILoggerProvider
         var line = _json
             ? JsonSerializer.Serialize(new LogRecord(now.UtcDateTime.ToString("O"), Environment.ProcessId, PgBouncerLogFormatter.LevelName(level), eventId.Id, eventId.Name, message, exception?.ToString()), LogRecordContext.Default.LogRecord)
             : PgBouncerLogFormatter.Format(now, level, message, exception);
-        _lines.Writer.TryWrite((level, line, message));
+        if (Volatile.Read(ref _queued) == 0 && _writeLock.TryEnter())
+        {
+            try
+            {
+                if (_queued == 0)
+                {
+                    Write(level, line, message);
+                    return;
+                }
+            }
+            finally
+            {
+                _writeLock.Exit();
+            }
+        }
+        Interlocked.Increment(ref _queued);
+        if (!_lines.Writer.TryWrite((level, line, message)))
+        {
+            Interlocked.Decrement(ref _queued);
+        }
+    }
+
+    private void Write(LogLevel level, string line, string message)
+    {
+        if (_stderr)
+        {
+            Console.Error.WriteLine(line);
+        }
+        _file?.WriteLine(line);
+        _syslog?.Write(level, message);
     }
 
     private void WriteLoop()
     {
         var reader = _lines.Reader;
-        var stderr = Console.Error;
         while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
         {
             while (reader.TryRead(out var entry))
             {
-                if (_stderr)
+                lock (_writeLock)
                 {
-                    stderr.WriteLine(entry.Line);
+                    Write(entry.Level, entry.Line, entry.Message);
+                    Interlocked.Decrement(ref _queued);
                 }
-                _file?.WriteLine(entry.Line);
-                _syslog?.Write(entry.Level, entry.Message);
             }
-            stderr.Flush();
         }
     }
 
