@@ -18,11 +18,13 @@ internal sealed class Janitor : IDisposable
     private int _running;
 
     private readonly StatsLogger _statsLogger;
+    private readonly MemoryTrimmer _memoryTrimmer;
 
     public Janitor(Pooler pooler)
     {
         _pooler = pooler;
         _statsLogger = new StatsLogger(pooler);
+        _memoryTrimmer = new MemoryTrimmer(pooler.Time, MemoryTrimmer.RuntimeGc.Instance);
     }
 
     public void Start() => _timer = _pooler.Time.CreateTimer(static state => ((Janitor)state!).Tick(), this, Period, Period);
@@ -46,6 +48,7 @@ internal sealed class Janitor : IDisposable
                 CheckClient(client, now);
             }
             _statsLogger.MaybeLog(now);
+            _memoryTrimmer.Tick();
         }
         finally
         {

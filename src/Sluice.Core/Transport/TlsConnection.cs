@@ -58,6 +58,7 @@ internal sealed class TlsConnection : Connection
     /// <summary>Server side of the handshake (towards a client). The socket stays owned by the caller on failure.</summary>
     public static async Task<TlsConnection> AcceptAsync(Socket socket, SslServerAuthenticationOptions options, CancellationToken cancellationToken)
     {
+        socket.Blocking = true;   // NetworkStream refuses a non-blocking socket (SocketConnection makes them so)
         var stream = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false);
         try
         {
@@ -74,6 +75,7 @@ internal sealed class TlsConnection : Connection
     /// <summary>Client side of the handshake (towards a PostgreSQL server).</summary>
     public static async Task<TlsConnection> ConnectAsync(Socket socket, SslClientAuthenticationOptions options, CancellationToken cancellationToken)
     {
+        socket.Blocking = true;   // NetworkStream refuses a non-blocking socket (SocketConnection makes them so)
         var stream = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false);
         try
         {
