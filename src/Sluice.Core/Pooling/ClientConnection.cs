@@ -154,7 +154,7 @@ internal sealed partial class ClientConnection
                     {
                         buffer = BufferPool.Grow(buffer, filled, filled * 2);
                     }
-                    var n = await _connection.ReceiveAsync(buffer.AsMemory(filled)).ConfigureAwait(false);
+                    var n = await _connection.ReceiveReadyAsync(buffer.AsMemory(filled)).ConfigureAwait(false);
                     if (n == 0)
                     {
                         Disconnect("client unexpected eof", null);

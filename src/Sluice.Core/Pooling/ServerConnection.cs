@@ -331,7 +331,7 @@ internal sealed partial class ServerConnection
                 {
                     buffer = BufferPool.Grow(buffer, filled, filled * 2);
                 }
-                var n = await _connection.ReceiveAsync(buffer.AsMemory(filled)).ConfigureAwait(false);
+                var n = await _connection.ReceiveReadyAsync(buffer.AsMemory(filled)).ConfigureAwait(false);
                 if (n == 0)
                 {
                     closeReason = _state == ServerState.Idle ? "server closed the connection while idle" : "server conn crashed?";

@@ -19,6 +19,13 @@ internal abstract class Connection
 
     public abstract ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// A read where data is most likely there already (after <see cref="WaitForDataAsync"/>, or the rest of a
+    /// message): worth trying as a direct system call before any async machinery.
+    /// </summary>
+    public virtual ValueTask<int> ReceiveReadyAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        ReceiveAsync(buffer, cancellationToken);
+
     public abstract ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default);
 
     /// <summary>A last message (an error, Terminate) sent on the way out; never blocks for long and never throws.</summary>

@@ -4,9 +4,9 @@ using System.Runtime.CompilerServices;
 namespace Sluice.Transport;
 
 /// <summary>
-/// A plain TCP or Unix socket in non-blocking mode. Reads and writes are first tried as plain non-blocking
-/// system calls, which is where nearly all of them end: a read follows the zero-byte wait that said data is
-/// there, and a send fits in the socket buffer. Only a read that finds nothing or a send that does not fit
+/// A plain TCP or Unix socket in non-blocking mode. Forwarding reads and all writes are first tried as plain
+/// non-blocking system calls, which is where nearly all of them end: a forwarding read follows the zero-byte
+/// wait that said data is there, and a send fits in the socket buffer. Only a read that finds nothing or a send that does not fit
 /// falls back to Socket's async operations (one reused awaitable per direction, no allocation). The direct
 /// calls skip the async machinery, and a connection that never had to wait for a send never creates the
 /// send awaitable (~360 bytes per idle client).
@@ -28,7 +28,11 @@ internal sealed class SocketConnection : Connection
         static async ValueTask Await(ValueTask<int> pending) => await pending.ConfigureAwait(false);
     }
 
-    public override ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    /// <summary>Socket's own: it tries the read once unless it already knows the socket is empty, then waits.</summary>
+    public override ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        Socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
+
+    public override ValueTask<int> ReceiveReadyAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (!buffer.IsEmpty)
         {
