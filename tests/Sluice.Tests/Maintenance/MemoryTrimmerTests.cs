@@ -64,7 +64,7 @@ public class MemoryTrimmerTests
     public void SlackBelowTheThresholds_IsLeftAlone()
     {
         var time = new FakeTimeProvider();
-        var small = new FakeGc { Committed = 10 * MiB, Live = 2 * MiB };          // under MinimumSlackBytes
+        var small = new FakeGc { Committed = 5 * MiB, Live = 2 * MiB };            // under MinimumSlackBytes
         var proportional = new FakeGc { Committed = 150 * MiB, Live = 100 * MiB };  // less dead than live
         new MemoryTrimmer(time, small).Tick();
         new MemoryTrimmer(time, proportional).Tick();
