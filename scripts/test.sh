@@ -8,13 +8,16 @@
 #      "trx;LogFileName=results.trx"` makes every project overwrite the same file, so the counts
 #      of all but the last project would be lost)
 #   4. sums the <Counters> of all .trx files.
+#   5. scripts/fuzz.sh SLUICE_FUZZ_SECONDS (default 5): a short afl-fuzz run of every fuzz target, each target
+#      counted as one test (passed: no crash; failed: a crash or afl-fuzz did not start; skipped: afl++ cannot be
+#      installed here, or SLUICE_FUZZ_SECONDS=0). Installs afl++ with apt-get when root. See docs/fuzzing.md.
 #
 # The very last line of output is always "N passed, N failed, N skipped".
 # Exit status is non-zero if the build/publish failed, any dotnet test invocation failed, any test
 # failed, or a test project produced no .trx / an aborted run (each counted as one failure).
 #
 # Integration tests start their own PostgreSQL (Sluice.Testing.PostgresInstance); no service needed.
-# Environment honoured/exported: SLUICE_PG_BINDIR, SLUICE_BIN, SLUICE_BIN_DIR.
+# Environment honoured/exported: SLUICE_PG_BINDIR, SLUICE_BIN, SLUICE_BIN_DIR; SLUICE_FUZZ_SECONDS (0 = no fuzzing).
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -145,5 +148,48 @@ for d in /tmp/sluice-pg-*; do
     rm -rf "$d"
   fi
 done
+
+# ---------------------------------------------------------------- fuzz
+# A short bounded afl-fuzz pass over every target of tests/Sluice.Fuzz (scripts/fuzz.sh, docs/fuzzing.md), each
+# target counted as one test: passed when it ran without a crash, failed when it crashed or afl-fuzz did not
+# start, skipped when afl++/sharpfuzz cannot be had here (not root, no apt-get) or SLUICE_FUZZ_SECONDS=0.
+fuzz_seconds="${SLUICE_FUZZ_SECONDS:-5}"
+mapfile -t fuzz_targets < <(ls tests/Sluice.Fuzz/corpus 2>/dev/null)
+fuzz_out="$ARTIFACTS/fuzz"
+if [ "$fuzz_seconds" = 0 ]; then
+  log "fuzz: skipped (SLUICE_FUZZ_SECONDS=0): ${#fuzz_targets[@]} targets counted as skipped"
+  skipped=$((skipped + ${#fuzz_targets[@]}))
+else
+  log "scripts/fuzz.sh $fuzz_seconds   (every fuzz target for ${fuzz_seconds}s; SLUICE_FUZZ_SECONDS=0 skips this)"
+  fuzz_start=$(date +%s)
+  SLUICE_FUZZ_OUT="$fuzz_out" scripts/fuzz.sh "$fuzz_seconds"
+  rc=$?
+  log "fuzz: exit $rc after $(( $(date +%s) - fuzz_start ))s"
+  case "$rc" in
+    0|1)
+      fp=0 ff=0
+      if [ -s "$fuzz_out/results.tsv" ]; then
+        while IFS=$'\t' read -r _ outcome _; do
+          if [ "$outcome" = passed ]; then fp=$((fp + 1)); else ff=$((ff + 1)); fi
+        done <"$fuzz_out/results.tsv"
+      fi
+      if [ $((fp + ff)) -eq 0 ] || { [ "$rc" -ne 0 ] && [ "$ff" -eq 0 ]; }; then
+        echo "ERROR: fuzz.sh exited $rc but $fuzz_out/results.tsv does not say which target failed" >&2
+        ff=$((ff + 1))
+      fi
+      echo "    fuzz: $fp passed, $ff failed, 0 skipped (one per target)"
+      passed=$((passed + fp)); failed=$((failed + ff))
+      ;;
+    3)
+      echo "WARNING: fuzz run skipped: afl++ or the sharpfuzz tool is not available here (see above);" \
+           "${#fuzz_targets[@]} fuzz targets counted as skipped" >&2
+      skipped=$((skipped + ${#fuzz_targets[@]}))
+      ;;
+    *)
+      echo "ERROR: fuzz.sh failed to set up (exit $rc): counted as one failure" >&2
+      failed=$((failed + 1)); status=1
+      ;;
+  esac
+fi
 
 finish
