@@ -24,7 +24,9 @@ PG_BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
 
 if [ ! -x "$BIN" ] || [ -n "$(find src -name '*.cs' -newer "$BIN" -print -quit)" ]; then
   echo "==> building sluice (dotnet publish -c Release -o artifacts/sluice)"
-  dotnet publish src/Sluice/Sluice.csproj -c Release -o artifacts/sluice -nologo -v quiet >/dev/null
+  dotnet publish src/Sluice/Sluice.csproj -c Release -o artifacts/sluice -nologo -v quiet >/dev/null \
+    || { echo "==> NativeAOT publish failed; building the JIT executable instead"; \
+         dotnet publish src/Sluice/Sluice.csproj -c Release -o artifacts/sluice -nologo -v quiet -p:PublishAot=false >/dev/null; }
   chmod -R a+rX artifacts
 fi
 

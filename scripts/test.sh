@@ -66,7 +66,16 @@ fi
 # ---------------------------------------------------------------- publish
 log "dotnet publish src/Sluice/Sluice.csproj -c $CONFIG -o artifacts/sluice"
 rm -rf "$PUBLISH_DIR"
+# The default publish is NativeAOT; should the AOT toolchain be missing, the JIT build is tested instead (said loudly).
+publish_ok=0
 if dotnet publish src/Sluice/Sluice.csproj -c "$CONFIG" -o "$PUBLISH_DIR"; then
+  publish_ok=1
+else
+  echo "WARNING: NativeAOT publish failed; publishing the JIT build (-p:PublishAot=false) instead" >&2
+  rm -rf "$PUBLISH_DIR"
+  if dotnet publish src/Sluice/Sluice.csproj -c "$CONFIG" -o "$PUBLISH_DIR" -p:PublishAot=false; then publish_ok=1; fi
+fi
+if [ "$publish_ok" = 1 ]; then
   chmod -R a+rX "$ARTIFACTS" 2>/dev/null || true
   export SLUICE_BIN="$PUBLISH_DIR/sluice"
   # Programs run as the unprivileged `postgres` user (when we are root) need a path they can traverse.
