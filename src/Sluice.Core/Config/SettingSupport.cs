@@ -74,7 +74,7 @@ public static class SettingSupport
         ["reserve_pool_size"] = (I, "extra servers after reserve_pool_timeout"),
         ["reserve_pool_timeout"] = (I, "see reserve_pool_size"),
         ["resolv_conf"] = (N, "the OS resolver is used"),
-        ["sbuf_loopcnt"] = (N, "the .NET thread pool schedules connections fairly"),
+        ["sbuf_loopcnt"] = (I, "reads in a row that found data waiting, before the connection yields its epoll thread once (0 = no limit); a read is up to one pooled buffer, not pkt_buf"),
         ["scram_iterations"] = (I, "iterations for SCRAM secrets derived from plain passwords"),
         ["server_check_delay"] = (I, "see server_check_query"),
         ["server_check_query"] = (I, "run before reusing a server idle longer than server_check_delay; <empty> = empty query"),

@@ -314,6 +314,11 @@ internal sealed partial class ServerConnection
         var filled = 0;
         var skip = 0;   // body bytes of a message already passed on whose rest is still arriving
         var maxPacket = Pool.Pooler.Config.MaxPacketSize;
+        // sbuf_loopcnt: reads in a row that found data waiting. Socket continuations run on the epoll threads,
+        // so a peer that always has more (a COPY, a huge result) would otherwise hold its thread and every
+        // socket that thread serves; after this many the loop yields to the thread pool once, as PgBouncer moves on.
+        var loopcnt = Pool.Pooler.Config.SbufLoopcnt;
+        var turns = 0;
         string? closeReason = null;
         try
         {
@@ -324,14 +329,29 @@ internal sealed partial class ServerConnection
                     BufferPool.Return(buffer);
                     buffer = null;
                     // Wait for data without holding a buffer: an idle server costs no memory.
-                    await _connection.ReceiveAsync(Memory<byte>.Empty).ConfigureAwait(false);   // a zero-byte read: Socket's own ValueTask, no wrapper
+                    var wait = _connection.ReceiveAsync(Memory<byte>.Empty);   // a zero-byte read: Socket's own ValueTask, no wrapper
+                    if (!wait.IsCompleted)
+                    {
+                        turns = 0;
+                    }
+                    await wait.ConfigureAwait(false);
                     buffer = BufferPool.Rent();
                 }
                 else if (filled == buffer!.Length)
                 {
                     buffer = BufferPool.Grow(buffer, filled, filled * 2);
                 }
-                var n = await _connection.ReceiveReadyAsync(buffer.AsMemory(filled)).ConfigureAwait(false);
+                var read = _connection.ReceiveReadyAsync(buffer.AsMemory(filled));
+                if (!read.IsCompleted)
+                {
+                    turns = 0;
+                }
+                else if (loopcnt > 0 && ++turns >= loopcnt)
+                {
+                    turns = 0;
+                    await Task.Yield();
+                }
+                var n = await read.ConfigureAwait(false);
                 if (n == 0)
                 {
                     closeReason = _state == ServerState.Idle ? "server closed the connection while idle" : "server conn crashed?";
