@@ -44,76 +44,88 @@ internal sealed partial class ServerConnection
     }
 
     /// <summary>
-    /// Matches one reply to the head of the queue. Returns true when the reply answers a message Sluice injected
-    /// and must not reach the client. Called by the read loop with the whole message for '1', '3' and 'C'.
+    /// Matches one reply to the head of the queue, in one critical section per reply. Returns
+    /// <see cref="ReplyAction.Swallow"/> when the reply answers a message Sluice injected and must not reach the
+    /// client, and <see cref="ReplyAction.FakesFirst"/> (without matching) when made-up replies are owed to the
+    /// client before it. Called by the read loop with the whole message for '1', '3' and 'C'.
     /// </summary>
-    private bool TrackReply(byte code, ReadOnlySpan<byte> message)
+    private ReplyAction TrackReply(byte code, ReadOnlySpan<byte> message)
     {
         lock (_stateLock)
         {
             if (_expectations.Count == 0)
             {
-                return false;
+                return ReplyAction.Forward;
             }
             var head = _expectations.Peek();
-            switch (code)
+            if (head.IsFake)
             {
-                case BackendCode.ParseComplete:
-                    _expectations.Dequeue();
-                    return head.Kind == ExpectationKind.SwallowParseComplete;
-                case BackendCode.CloseComplete:
-                    _expectations.Dequeue();
-                    return head.Kind == ExpectationKind.SwallowCloseComplete;
-                case BackendCode.BindComplete:
-                    _expectations.Dequeue();
-                    return false;
-                case BackendCode.RowDescription:
-                case BackendCode.NoData:
-                    if (head.Kind is ExpectationKind.DescribeStatement or ExpectationKind.DescribePortal)
-                    {
-                        _expectations.Dequeue();
-                    }
-                    return false;
-                case BackendCode.CommandComplete:
-                    if (IsDeallocateAll(message[5..]))
-                    {
-                        Statements.Clear();
-                        _client?.Statements?.Clear();
-                    }
-                    goto case BackendCode.EmptyQueryResponse;
-                case BackendCode.EmptyQueryResponse:
-                case BackendCode.PortalSuspended:
-                    if (head.Kind == ExpectationKind.Execute)
-                    {
-                        _expectations.Dequeue();
-                    }
-                    return false;
-                case BackendCode.ErrorResponse:
-                    if (head.Kind != ExpectationKind.Sync)
-                    {
-                        // PostgreSQL skips everything up to the next Sync: so do the expectations, and a Parse
-                        // that never ran is forgotten so the next use prepares it again.
-                        Forget(_expectations.Dequeue());
-                        while (_expectations.Count > 0 && _expectations.Peek().Kind != ExpectationKind.Sync)
-                        {
-                            Forget(_expectations.Dequeue());
-                        }
-                    }
-                    return false;
-                case BackendCode.ReadyForQuery:
-                    while (_expectations.Count > 0)
-                    {
-                        var done = _expectations.Dequeue();
-                        if (done.Kind == ExpectationKind.Sync)
-                        {
-                            break;
-                        }
-                        Forget(done);
-                    }
-                    return false;
-                default:
-                    return false;
+                return ReplyAction.FakesFirst;
             }
+            return MatchReply(code, message, head) ? ReplyAction.Swallow : ReplyAction.Forward;
+        }
+    }
+
+    /// <summary>Under the state lock, with a real (not made-up) expectation at the head.</summary>
+    private bool MatchReply(byte code, ReadOnlySpan<byte> message, Expectation head)
+    {
+        switch (code)
+        {
+            case BackendCode.ParseComplete:
+                _expectations.Dequeue();
+                return head.Kind == ExpectationKind.SwallowParseComplete;
+            case BackendCode.CloseComplete:
+                _expectations.Dequeue();
+                return head.Kind == ExpectationKind.SwallowCloseComplete;
+            case BackendCode.BindComplete:
+                _expectations.Dequeue();
+                return false;
+            case BackendCode.RowDescription:
+            case BackendCode.NoData:
+                if (head.Kind is ExpectationKind.DescribeStatement or ExpectationKind.DescribePortal)
+                {
+                    _expectations.Dequeue();
+                }
+                return false;
+            case BackendCode.CommandComplete:
+                if (IsDeallocateAll(message[5..]))
+                {
+                    Statements.Clear();
+                    _client?.Statements?.Clear();
+                }
+                goto case BackendCode.EmptyQueryResponse;
+            case BackendCode.EmptyQueryResponse:
+            case BackendCode.PortalSuspended:
+                if (head.Kind == ExpectationKind.Execute)
+                {
+                    _expectations.Dequeue();
+                }
+                return false;
+            case BackendCode.ErrorResponse:
+                if (head.Kind != ExpectationKind.Sync)
+                {
+                    // PostgreSQL skips everything up to the next Sync: so do the expectations, and a Parse
+                    // that never ran is forgotten so the next use prepares it again.
+                    Forget(_expectations.Dequeue());
+                    while (_expectations.Count > 0 && _expectations.Peek().Kind != ExpectationKind.Sync)
+                    {
+                        Forget(_expectations.Dequeue());
+                    }
+                }
+                return false;
+            case BackendCode.ReadyForQuery:
+                while (_expectations.Count > 0)
+                {
+                    var done = _expectations.Dequeue();
+                    if (done.Kind == ExpectationKind.Sync)
+                    {
+                        break;
+                    }
+                    Forget(done);
+                }
+                return false;
+            default:
+                return false;
         }
     }
 

@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using Sluice.Config;
 using Sluice.Diagnostics;
+using Sluice.Pooling.Prepared;
 using Sluice.Protocol;
 using Sluice.Transport;
 
@@ -406,7 +407,8 @@ internal sealed partial class ServerConnection
                     {
                         if (TracksStatements)
                         {
-                            if (HasLeadingFakes())
+                            var action = TrackReply(code, buffer.AsSpan(pos, Math.Min(size, filled - pos)));
+                            if (action == ReplyAction.FakesFirst)
                             {
                                 if (!await FlushThenFakesAsync(buffer, forwardFrom, pos).ConfigureAwait(false))
                                 {
@@ -414,8 +416,9 @@ internal sealed partial class ServerConnection
                                     break;
                                 }
                                 forwardFrom = pos;
+                                action = TrackReply(code, buffer.AsSpan(pos, Math.Min(size, filled - pos)));   // the fakes are gone: a real head now
                             }
-                            if (TrackReply(code, buffer.AsSpan(pos, Math.Min(size, filled - pos))))
+                            if (action == ReplyAction.Swallow)
                             {
                                 // The reply to a message Sluice injected: everything before it goes, it does not.
                                 if (forwardFrom < pos && !await ForwardToClientAsync(buffer, forwardFrom, pos).ConfigureAwait(false))
