@@ -76,7 +76,7 @@ public sealed class TextLoggerProvider : ILoggerProvider
         _syslog?.Dispose();
     }
 
-    private void Enqueue(LogLevel level, EventId eventId, string message, Exception? exception)
+    private void Emit(LogLevel level, EventId eventId, string message, Exception? exception)
     {
         var now = _time.GetUtcNow();
         var line = _json
@@ -140,7 +140,7 @@ public sealed class TextLoggerProvider : ILoggerProvider
         {
             if (IsEnabled(logLevel))
             {
-                provider.Enqueue(logLevel, eventId, formatter(state, exception), exception);
+                provider.Emit(logLevel, eventId, formatter(state, exception), exception);
             }
         }
     }

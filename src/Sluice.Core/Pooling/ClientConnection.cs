@@ -127,11 +127,7 @@ internal sealed partial class ClientConnection
         var filled = 0;
         var skip = 0;
         var maxPacket = Pooler.Config.MaxPacketSize;
-        // sbuf_loopcnt: reads in a row that found data waiting. Socket continuations run on the epoll threads,
-        // so a peer that always has more (a COPY, a huge result) would otherwise hold its thread and every
-        // socket that thread serves; after this many the loop yields to the thread pool once, as PgBouncer moves on.
-        var loopcnt = Pooler.Config.SbufLoopcnt;
-        var turns = 0;
+        var turns = new ReadTurns(Pooler.Config.SbufLoopcnt);
         var pool = Pool!;
         var output = default(PooledWriter);
         if (leftover.Length > 0)
@@ -155,7 +151,7 @@ internal sealed partial class ClientConnection
                         var wait = _connection.ReceiveAsync(Memory<byte>.Empty);   // a zero-byte read: Socket's own ValueTask, no wrapper
                         if (!wait.IsCompleted)
                         {
-                            turns = 0;
+                            turns.Waited();
                         }
                         await wait.ConfigureAwait(false);
                         buffer = BufferPool.Rent();
@@ -165,13 +161,8 @@ internal sealed partial class ClientConnection
                         buffer = BufferPool.Grow(buffer, filled, filled * 2);
                     }
                     var read = _connection.ReceiveReadyAsync(buffer.AsMemory(filled));
-                    if (!read.IsCompleted)
+                    if (turns.ShouldYield(read.IsCompleted))
                     {
-                        turns = 0;
-                    }
-                    else if (loopcnt > 0 && ++turns >= loopcnt)
-                    {
-                        turns = 0;
                         await Task.Yield();
                     }
                     var n = await read.ConfigureAwait(false);
