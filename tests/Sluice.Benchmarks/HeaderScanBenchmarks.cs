@@ -129,23 +129,7 @@ public class HeaderScanBenchmarks
             {
                 named++;
             }
-            switch (code)
-            {
-                case FrontendCode.Query:
-                case FrontendCode.Sync:
-                case FrontendCode.FunctionCall:
-                    syncs++;
-                    unsyncedTail = false;
-                    break;
-                case FrontendCode.Parse:
-                case FrontendCode.Bind:
-                case FrontendCode.Describe:
-                case FrontendCode.Execute:
-                case FrontendCode.Close:
-                case FrontendCode.Flush:
-                    unsyncedTail = true;
-                    break;
-            }
+            FrontendBatch.Observe(code, ref syncs, ref unsyncedTail);
             pos += size;
         }
         return syncs + named + (unsyncedTail ? 1 : 0);

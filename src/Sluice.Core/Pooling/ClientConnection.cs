@@ -227,19 +227,8 @@ internal sealed partial class ClientConnection
                         case FrontendCode.Query when Pooler.Config.DisablePqexec:
                             Disconnect("PQexec disallowed", SqlState.ProtocolViolation);
                             return;
-                        case FrontendCode.Query:
-                        case FrontendCode.Sync:
-                        case FrontendCode.FunctionCall:
-                            syncs++;
-                            unsyncedTail = false;
-                            break;
-                        case FrontendCode.Parse:
-                        case FrontendCode.Bind:
-                        case FrontendCode.Describe:
-                        case FrontendCode.Execute:
-                        case FrontendCode.Close:
-                        case FrontendCode.Flush:
-                            unsyncedTail = true;
+                        default:
+                            FrontendBatch.Observe(code, ref syncs, ref unsyncedTail);
                             break;
                     }
                     if (terminate)
