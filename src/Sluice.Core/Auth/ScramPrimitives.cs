@@ -54,13 +54,18 @@ internal static class ScramPrimitives
     internal static byte[] ComputeSaltedPassword(ReadOnlySpan<byte> preparedPassword, ReadOnlySpan<byte> salt, int iterations) =>
         Rfc2898DeriveBytes.Pbkdf2(preparedPassword, salt, iterations, HashAlgorithmName.SHA256, KeyLength);
 
-    internal static byte[] ClientKey(ReadOnlySpan<byte> saltedPassword) => HMACSHA256.HashData(saltedPassword, ClientKeyLabel);
+    internal static byte[] ClientKey(ReadOnlySpan<byte> saltedPassword) => Hmac(saltedPassword, ClientKeyLabel);
 
-    internal static byte[] ServerKey(ReadOnlySpan<byte> saltedPassword) => HMACSHA256.HashData(saltedPassword, ServerKeyLabel);
+    internal static byte[] ServerKey(ReadOnlySpan<byte> saltedPassword) => Hmac(saltedPassword, ServerKeyLabel);
 
-    internal static byte[] StoredKey(ReadOnlySpan<byte> clientKey) => SHA256.HashData(clientKey);
+    internal static byte[] StoredKey(ReadOnlySpan<byte> clientKey)
+    {
+        var hash = new byte[KeyLength];
+        Sha256.Hash(clientKey, hash);
+        return hash;
+    }
 
-    internal static byte[] Hmac(ReadOnlySpan<byte> key, ReadOnlySpan<byte> message) => HMACSHA256.HashData(key, message);
+    internal static byte[] Hmac(ReadOnlySpan<byte> key, ReadOnlySpan<byte> message) => new HmacSha256Key(key).Compute(message);
 
     internal static byte[] Xor(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
     {
@@ -80,7 +85,7 @@ internal static class ScramPrimitives
     internal static string NewNonce()
     {
         Span<byte> random = stackalloc byte[NonceBytes];
-        RandomNumberGenerator.Fill(random);
+        SecureRandom.Fill(random);
         return Convert.ToBase64String(random);
     }
 

@@ -23,6 +23,10 @@ public sealed class ScramSecret : PasswordSecret
     // stable within a run (cache hits, consistent mock challenges) but not predictable across installs.
     private static readonly byte[] SaltKey = RandomNumberGenerator.GetBytes(32);
 
+    // Built on first use and kept with the secret; two threads racing build equal keys.
+    private HmacSha256Key? _storedKeyHmac;
+    private HmacSha256Key? _serverKeyHmac;
+
     public ScramSecret(int iterations, byte[] salt, byte[] storedKey, byte[] serverKey)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(iterations, 1);
@@ -52,6 +56,12 @@ public sealed class ScramSecret : PasswordSecret
     public byte[] StoredKey { get; }
 
     public byte[] ServerKey { get; }
+
+    /// <summary>StoredKey as an HMAC key: the client signature of every login is computed with it.</summary>
+    internal HmacSha256Key StoredKeyHmac => _storedKeyHmac ??= new HmacSha256Key(StoredKey);
+
+    /// <summary>ServerKey as an HMAC key: the server signature of every login is computed with it.</summary>
+    internal HmacSha256Key ServerKeyHmac => _serverKeyHmac ??= new HmacSha256Key(ServerKey);
 
     /// <summary>
     /// Derives the secret PostgreSQL would store for <paramref name="password"/> with the given salt

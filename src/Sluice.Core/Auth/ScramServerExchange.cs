@@ -197,7 +197,7 @@ public sealed class ScramServerExchange
         }
 
         var authMessage = ScramPrimitives.AuthMessage(clientFirstBare, serverFirst, text[..proofStart]);
-        var clientSignature = ScramPrimitives.Hmac(secret.StoredKey, authMessage);
+        var clientSignature = secret.StoredKeyHmac.Compute(authMessage);
         var clientKey = ScramPrimitives.Xor(proof, clientSignature);
         if (!CryptographicOperations.FixedTimeEquals(ScramPrimitives.StoredKey(clientKey), secret.StoredKey))
         {
@@ -206,7 +206,7 @@ public sealed class ScramServerExchange
             return false;
         }
 
-        var serverSignature = ScramPrimitives.Hmac(secret.ServerKey, authMessage);
+        var serverSignature = secret.ServerKeyHmac.Compute(authMessage);
         serverFinal = Encoding.UTF8.GetBytes("v=" + Convert.ToBase64String(serverSignature));
         RecoveredClientKey = clientKey;
         state = State.Succeeded;

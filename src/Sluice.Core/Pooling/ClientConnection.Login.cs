@@ -346,5 +346,5 @@ internal sealed partial class ClientConnection
     }
 
     /// <summary>Random bytes for salts and keys come from the cryptographic RNG: cancel keys must not be guessable.</summary>
-    internal static int RandomInt() => BinaryPrimitives.ReadInt32BigEndian(RandomNumberGenerator.GetBytes(4));
+    internal static int RandomInt() => Auth.SecureRandom.NextInt32();
 }
