@@ -92,7 +92,7 @@ internal sealed partial class ClientConnection
         {
             database = user;
         }
-        Peer = $"{Peer.Split(':')[0]}: {database}/{user}@{DescribeRemote(_socket, IsUnixSocket)}";
+        (_loginDatabase, _loginUser, _peer) = (database, user, null);
 
         var unsupportedProtocolOptions = new List<string>();
         if (!CheckStartupParameters(startup, config, unsupportedProtocolOptions, out var startupError))
@@ -174,7 +174,7 @@ internal sealed partial class ClientConnection
             AddHostToApplicationName();
         }
         (CancelProcessId, CancelSecretKey) = Pooler.Cancels.Register(this);
-        await SendWelcomeAsync(pool, unsupportedProtocolOptions, startup.MinorVersion, token).ConfigureAwait(false);
+        await SendWelcomeAsync(pool, authResult.PendingReply, unsupportedProtocolOptions, startup.MinorVersion, token).ConfigureAwait(false);
         return reader.Leftover.ToArray();
 
         // The handshake replaces the connection; the login goes on with a reader over TLS.
@@ -201,9 +201,17 @@ internal sealed partial class ClientConnection
     private async Task RunAdminConsoleAsync(LoginReader reader, PoolerConfig config, string user, CancellationToken token)
     {
         var peerIsSelf = IsUnixSocket && user == Config.DatabaseEntry.AdminDatabaseName && Transport.PeerCredentials.IsSameUser(_socket);
-        if (!peerIsSelf && await AuthenticateAsync(reader, config, user, forcedUser: false, token, databaseName: Config.DatabaseEntry.AdminDatabaseName).ConfigureAwait(false) is null)
+        if (!peerIsSelf)
         {
-            return;
+            var authResult = await AuthenticateAsync(reader, config, user, forcedUser: false, token, databaseName: Config.DatabaseEntry.AdminDatabaseName).ConfigureAwait(false);
+            if (authResult is null)
+            {
+                return;
+            }
+            if (!authResult.PendingReply.IsEmpty)
+            {
+                await _connection.SendAsync(authResult.PendingReply, token).ConfigureAwait(false);
+            }
         }
         var access = Admin.AdminAccess.Resolve(config, user, peerIsSelf);
         if (access == Admin.AdminAccessLevel.None)
@@ -290,18 +298,7 @@ internal sealed partial class ClientConnection
     private void InitParameters(Pool pool, StartupPacket startup)
     {
         var tracked = Pooler.Tracked;
-        var values = tracked.NewValues();
-        if (pool.ServerParameters is { } serverParameters)
-        {
-            foreach (var (name, value) in serverParameters)
-            {
-                var index = tracked.IndexOf(name);
-                if (index >= 0)
-                {
-                    values[index] = value;
-                }
-            }
-        }
+        var values = pool.Welcome(tracked) is { } welcome ? (string?[])welcome.ServerValues.Clone() : tracked.NewValues();
         foreach (var (name, value) in startup.Parameters)
         {
             var index = tracked.IndexOf(name);
@@ -319,23 +316,19 @@ internal sealed partial class ClientConnection
         var index = Pooler.Tracked.IndexOf("application_name");
         var current = Parameters[index];
         var name = string.IsNullOrEmpty(current) ? "app" : current;
-        Parameters[index] = $"{name} - {DescribeRemote(_socket, IsUnixSocket)}";
+        Parameters[index] = $"{name} - {RemoteDescription}";
     }
 
-    private async Task SendWelcomeAsync(Pool pool, List<string> unsupportedProtocolOptions, int requestedMinor, CancellationToken token)
+    private async Task SendWelcomeAsync(Pool pool, ReadOnlyMemory<byte> authReply, List<string> unsupportedProtocolOptions, int requestedMinor, CancellationToken token)
     {
         var b = new MessageBuilder(512);
+        b.WriteBytes(authReply.Span);
         if (requestedMinor > 0 || unsupportedProtocolOptions.Count > 0)
         {
             BackendMessages.WriteNegotiateProtocolVersion(b, 0, unsupportedProtocolOptions);
         }
         b.WriteBytes(Pregenerated.AuthenticationOk);
-        var tracked = Pooler.Tracked;
-        foreach (var (name, value) in pool.ServerParameters ?? [])
-        {
-            var index = tracked.IndexOf(name);
-            BackendMessages.WriteParameterStatus(b, name, index >= 0 && Parameters[index] is { } own ? own : value);
-        }
+        pool.Welcome(Pooler.Tracked)?.Write(b, Parameters);
         BackendMessages.WriteBackendKeyData(b, CancelProcessId, CancelSecretKey);
         if (Pooler.Config.LoginNotifyMessage is { Length: > 0 } notice)
         {

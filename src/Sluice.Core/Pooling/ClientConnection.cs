@@ -28,6 +28,10 @@ internal sealed partial class ClientConnection
     private long _pinnedSince;
     private int _closed;
     private string? _closeReason;
+    private readonly System.Net.EndPoint? _remoteEndPoint;
+    private string? _loginDatabase;   // as the startup packet named them, for Peer
+    private string? _loginUser;
+    private string? _peer;        // built on first use; two threads racing build the same text
 
     public ClientConnection(Pooler pooler, Socket socket, bool isUnixSocket)
     {
@@ -38,7 +42,8 @@ internal sealed partial class ClientConnection
         Id = Interlocked.Increment(ref s_nextId);
         WaitNode = new LinkedListNode<ClientConnection>(this);
         ConnectTimestamp = pooler.Time.GetTimestamp();
-        Peer = $"C-{Id}: {DescribeRemote(socket, isUnixSocket)}";
+        // Kept as the object, formatted only when a log line or SHOW needs it: most logins never print it.
+        _remoteEndPoint = isUnixSocket ? null : socket.RemoteEndPoint;
     }
 
     public long Id { get; }
@@ -51,7 +56,10 @@ internal sealed partial class ClientConnection
     internal Connection Connection => _connection;
 
     /// <summary>Log prefix, like PgBouncer's <c>C-0x…: db/user@host:port</c>.</summary>
-    public string Peer { get; private set; }
+    public string Peer => _peer ??= _loginUser is null ? $"C-{Id}: {RemoteDescription}" : $"C-{Id}: {_loginDatabase}/{_loginUser}@{RemoteDescription}";
+
+    /// <summary>"host:port" of the client, or "unix".</summary>
+    private string RemoteDescription => IsUnixSocket ? "unix" : _remoteEndPoint?.ToString() ?? "?";
 
     public ClientState State => _state;
 
@@ -674,12 +682,4 @@ internal sealed partial class ClientConnection
         }
     }
 
-    private static string DescribeRemote(Socket socket, bool isUnix)
-    {
-        if (isUnix)
-        {
-            return "unix";
-        }
-        return socket.RemoteEndPoint?.ToString() ?? "?";
-    }
 }

@@ -22,6 +22,7 @@ internal sealed class Pool
     private int _clients;      // logged-in clients of this pool
     private int _hostCursor;
     private volatile IReadOnlyList<KeyValuePair<string, string>>? _serverParameters;
+    private volatile WelcomeParameters? _welcome;
 
     private readonly ConnectionCounter _databaseServers;
     private readonly ConnectionCounter _userServers;
@@ -64,6 +65,22 @@ internal sealed class Pool
 
     /// <summary>The ParameterStatus set of the first server login, replayed to every client at login.</summary>
     public IReadOnlyList<KeyValuePair<string, string>>? ServerParameters => _serverParameters;
+
+    /// <summary>The server parameters prepared for client logins; null until a server of the pool logged in.</summary>
+    public WelcomeParameters? Welcome(TrackedParameters tracked)
+    {
+        var parameters = _serverParameters;
+        if (parameters is null)
+        {
+            return null;
+        }
+        var welcome = _welcome;
+        if (welcome is null || welcome.Tracked != tracked || welcome.Parameters != parameters)
+        {
+            _welcome = welcome = new WelcomeParameters(parameters, tracked);
+        }
+        return welcome;
+    }
 
     public string DatabaseName => Database.DbName ?? Key.Database;
 
