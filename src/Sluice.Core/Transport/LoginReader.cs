@@ -14,6 +14,7 @@ internal sealed class LoginReader
     private byte[] _buffer = new byte[256];
     private int _start;
     private int _end;
+    private int _wanted;   // length of the message whose header is in the buffer, so the buffer can hold it
 
     public LoginReader(Connection connection, int maxMessage)
     {
@@ -25,37 +26,81 @@ internal sealed class LoginReader
     public ReadOnlySpan<byte> Leftover => _buffer.AsSpan(_start, _end - _start);
 
     /// <summary>Reads an untyped message (startup, SSLRequest, cancel): returns the body after the length field, or null on EOF.</summary>
-    public async ValueTask<byte[]?> ReadUntypedAsync(CancellationToken cancellationToken)
+    public ValueTask<byte[]?> ReadUntypedAsync(CancellationToken cancellationToken) =>
+        TryTakeUntyped(out var body) ? new(body) : ReadUntypedSlowAsync(cancellationToken);
+
+    /// <summary>
+    /// Reads a typed message; returns false on EOF. With <paramref name="expectedCode"/>, any other type is refused on
+    /// its header, before waiting for a body whose length may be garbage (a re-sent startup packet, say).
+    /// </summary>
+    public ValueTask<(bool Ok, byte Code, byte[] Body)> ReadTypedAsync(CancellationToken cancellationToken, byte? expectedCode = null) =>
+        TryTakeTyped(expectedCode, out var code, out var body) ? new((true, code, body)) : ReadTypedSlowAsync(cancellationToken, expectedCode);
+
+    // The slow paths receive until the message is complete in one async method, so a login's read that has to wait
+    // completes through one state machine rather than a chain of them.
+    private async ValueTask<byte[]?> ReadUntypedSlowAsync(CancellationToken cancellationToken)
     {
-        if (!await EnsureAsync(4, cancellationToken).ConfigureAwait(false))
+        byte[]? body;
+        while (!TryTakeUntyped(out body))
         {
-            return null;
+            var n = await _connection.ReceiveAsync(FreeSpace(), cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+            {
+                return null;
+            }
+            _end += n;
+        }
+        return body;
+    }
+
+    private async ValueTask<(bool Ok, byte Code, byte[] Body)> ReadTypedSlowAsync(CancellationToken cancellationToken, byte? expectedCode)
+    {
+        byte code;
+        byte[]? body;
+        while (!TryTakeTyped(expectedCode, out code, out body))
+        {
+            var n = await _connection.ReceiveAsync(FreeSpace(), cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+            {
+                return (false, 0, []);
+            }
+            _end += n;
+        }
+        return (true, code, body);
+    }
+
+    private bool TryTakeUntyped([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out byte[]? body)
+    {
+        body = null;
+        if (_end - _start < 4)
+        {
+            return false;
         }
         var length = BinaryPrimitives.ReadInt32BigEndian(_buffer.AsSpan(_start));
         if (length < 8 || length > _maxMessage)
         {
             throw new ProtocolViolationException("invalid packet length");
         }
-        if (!await EnsureAsync(length, cancellationToken).ConfigureAwait(false))
+        if (_end - _start < length)
         {
-            return null;
+            _wanted = length;
+            return false;
         }
-        var body = _buffer.AsSpan(_start + 4, length - 4).ToArray();
+        body = _buffer.AsSpan(_start + 4, length - 4).ToArray();
         _start += length;
-        return body;
+        _wanted = 0;
+        return true;
     }
 
-    /// <summary>
-    /// Reads a typed message; returns false on EOF. With <paramref name="expectedCode"/>, any other type is refused on
-    /// its header, before waiting for a body whose length may be garbage (a re-sent startup packet, say).
-    /// </summary>
-    public async ValueTask<(bool Ok, byte Code, byte[] Body)> ReadTypedAsync(CancellationToken cancellationToken, byte? expectedCode = null)
+    private bool TryTakeTyped(byte? expectedCode, out byte code, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out byte[]? body)
     {
-        if (!await EnsureAsync(5, cancellationToken).ConfigureAwait(false))
+        body = null;
+        code = 0;
+        if (_end - _start < 5)
         {
-            return (false, 0, []);
+            return false;
         }
-        var code = _buffer[_start];
+        code = _buffer[_start];
         if (expectedCode is { } expected && code != expected)
         {
             throw new ProtocolViolationException(code == 0
@@ -67,36 +112,30 @@ internal sealed class LoginReader
         {
             throw new ProtocolViolationException("invalid packet length");
         }
-        if (!await EnsureAsync(length + 1, cancellationToken).ConfigureAwait(false))
+        if (_end - _start < length + 1)
         {
-            return (false, 0, []);
+            _wanted = length + 1;
+            return false;
         }
-        var body = _buffer.AsSpan(_start + 5, length - 4).ToArray();
+        body = _buffer.AsSpan(_start + 5, length - 4).ToArray();
         _start += length + 1;
-        return (true, code, body);
+        _wanted = 0;
+        return true;
     }
 
-    private async ValueTask<bool> EnsureAsync(int count, CancellationToken cancellationToken)
+    /// <summary>Where the next bytes go: after the unread ones, with room for the message whose header was seen.</summary>
+    private Memory<byte> FreeSpace()
     {
-        while (_end - _start < count)
+        if (_start > 0)
         {
-            if (_start > 0)
-            {
-                _buffer.AsSpan(_start, _end - _start).CopyTo(_buffer);
-                _end -= _start;
-                _start = 0;
-            }
-            if (_buffer.Length < count)
-            {
-                Array.Resize(ref _buffer, Math.Max(count, _buffer.Length * 2));
-            }
-            var n = await _connection.ReceiveAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
-            if (n == 0)
-            {
-                return false;
-            }
-            _end += n;
+            _buffer.AsSpan(_start, _end - _start).CopyTo(_buffer);
+            _end -= _start;
+            _start = 0;
         }
-        return true;
+        if (_buffer.Length < _wanted || _end == _buffer.Length)
+        {
+            Array.Resize(ref _buffer, Math.Max(_wanted, _buffer.Length * 2));
+        }
+        return _buffer.AsMemory(_end);
     }
 }

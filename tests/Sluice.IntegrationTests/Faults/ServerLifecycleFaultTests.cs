@@ -43,7 +43,14 @@ public sealed class ServerLifecycleFaultTests(ITestOutputHelper output)
             "pool_mode = transaction");
 
         await using var client = await host.LoginOkAsync();
-        await Task.Delay(800);   // the server dies meanwhile
+        // The server dies meanwhile; the query goes out once the pool has seen it go (a fixed sleep raced the
+        // server's read loop on a loaded machine and handed the query to the dying server).
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (host.Pooler.Pools.All.Any(p => p.ServerCount > 0) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+        Assert.False(host.Pooler.Pools.All.Any(p => p.ServerCount > 0), "the dead idle server is still counted in its pool");
 
         var reply = await client.QueryAsync("SELECT 1");
 
