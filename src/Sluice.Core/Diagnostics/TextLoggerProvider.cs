@@ -43,7 +43,6 @@ public sealed class TextLoggerProvider : ILoggerProvider
     /// <summary>Applies the log settings of a (re)loaded config: file reopened (logrotate), syslog, format.</summary>
     public void Configure(Config.PoolerConfig config)
     {
-        ReopenFile(config.Logfile);
         var opened = config.Syslog ? new SyslogWriter(config.SyslogIdent, config.SyslogFacility) : null;
         lock (_writeLock)
         {
@@ -52,12 +51,30 @@ public sealed class TextLoggerProvider : ILoggerProvider
             old?.Dispose();
         }
         _json = config.LogFormat == "json";
+        // Last, so that a file that cannot be opened is reported in the configured format and to syslog.
+        ReopenFile(config.Logfile);
     }
 
-    /// <summary>Opens the log file again, for logrotate (called on RELOAD / SIGHUP).</summary>
+    /// <summary>
+    /// Opens the log file again, for logrotate (called on RELOAD / SIGHUP). A file that cannot be opened is reported
+    /// and skipped, as PgBouncer keeps running without it: at start the lines go to stderr and syslog only, and on a
+    /// reload the file that was open stays in use rather than losing the log to a rotation race or a typo.
+    /// </summary>
     public void ReopenFile(string? path)
     {
-        var opened = string.IsNullOrEmpty(path) ? null : new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+        TextWriter? opened = null;
+        if (!string.IsNullOrEmpty(path))
+        {
+            try
+            {
+                opened = new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException or System.Security.SecurityException)
+            {
+                Emit(LogLevel.Warning, default, $"cannot open logfile \"{path}\": {e.Message}", null);
+                return;
+            }
+        }
         lock (_writeLock)
         {
             var old = _file;
