@@ -2,6 +2,8 @@ using Microsoft.Extensions.Logging;
 
 namespace Sluice.Diagnostics;
 
+// The failures are provoked with paths that no one can open as a file (a missing directory, a directory), not
+// with permissions, because the tests may run as root.
 public sealed class TextLoggerProviderTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("sluice-log-").FullName;
@@ -18,23 +20,27 @@ public sealed class TextLoggerProviderTests : IDisposable
         provider.ReopenFile(good);
         provider.CreateLogger("Sluice").LogInformation("after the failed open");
 
-        Assert.False(File.Exists(missing));
+        Assert.False(Directory.Exists(Path.GetDirectoryName(missing)));
         Assert.Contains("after the failed open", ReadShared(good));
     }
 
-    [Fact]
-    public void AReloadToAnUnopenablePath_KeepsTheOpenFile_AndSaysWhyInIt()
+    [Theory]
+    [InlineData("no-such-dir/sluice.log")]
+    [InlineData("")]
+    public void AReloadToAnUnopenablePath_KeepsTheOpenFile_AndSaysWhyInIt(string relative)
     {
+        // "" is the temp directory itself: a directory cannot be opened as a file, even by root.
+        var unopenable = relative.Length == 0 ? _dir : Path.Combine(_dir, relative);
         var first = Path.Combine(_dir, "first.log");
         using var provider = new TextLoggerProvider(LogLevel.Information, writeToStderr: false, first);
 
-        provider.ReopenFile(_dir);   // a directory: cannot be opened as a file, even by root
+        provider.ReopenFile(unopenable);
         provider.CreateLogger("Sluice").LogInformation("still logging");
 
-        var text = ReadShared(first);
-        Assert.Contains($"cannot open logfile \"{_dir}\"", text);
-        Assert.Contains("WARNING", text);
-        Assert.Contains("still logging", text);
+        var lines = ReadShared(first).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var warning = Assert.Single(lines, l => l.Contains($"cannot open logfile \"{unopenable}\": "));
+        Assert.Contains("WARNING", warning);
+        Assert.Contains(lines, l => l.Contains("still logging"));
     }
 
     private static string ReadShared(string path)
