@@ -19,9 +19,10 @@ internal sealed class CancelRegistry(ILogger logger, Func<TimeSpan> waitTimeout)
     {
         while (true)
         {
-            // PgBouncer clears the top bit so the "pid" looks like a positive process id to clients.
-            var pid = ClientConnection.RandomInt() & 0x7FFFFFFF;
-            var key = ClientConnection.RandomInt();
+            // Cancel keys come from the cryptographic RNG: they must not be guessable. PgBouncer clears the top
+            // bit so the "pid" looks like a positive process id to clients.
+            var pid = Auth.SecureRandom.NextInt32() & 0x7FFFFFFF;
+            var key = Auth.SecureRandom.NextInt32();
             if (pid != 0 && _clients.TryAdd(Combine(pid, key), client))
             {
                 return (pid, key);

@@ -20,6 +20,8 @@ internal sealed partial class ClientConnection
 
     private static readonly AuthResult Authenticated = new((byte[]?)null);
 
+    private static readonly Task<AuthResult?> AuthenticatedTask = Task.FromResult<AuthResult?>(Authenticated);
+
     private static readonly Task<AuthResult?> NotAuthenticated = Task.FromResult<AuthResult?>(null);
 
     /// <summary>Authenticates the client per auth_type against auth_file. Returns null after disconnecting it.</summary>
@@ -80,20 +82,20 @@ internal sealed partial class ClientConnection
             switch (method)
             {
                 case AuthType.Any:
-                    return Task.FromResult<AuthResult?>(Authenticated);
+                    return AuthenticatedTask;
                 case AuthType.Trust:
                     if (!known && !forcedUser)
                     {
                         Disconnect($"no such user: {user}", SqlState.InvalidAuthorizationSpecification);
                         return NotAuthenticated;
                     }
-                    return Task.FromResult<AuthResult?>(Authenticated);
+                    return AuthenticatedTask;
                 case AuthType.Cert when TlsContexts.CertificateUserError(_connection, user) is { } certError:
                     // The client certificate's common name is the user name; no password is asked.
                     Disconnect(certError, SqlState.InvalidAuthorizationSpecification);
                     return NotAuthenticated;
                 case AuthType.Cert:
-                    return Task.FromResult<AuthResult?>(Authenticated);
+                    return AuthenticatedTask;
                 case AuthType.Plain:
                     return CleartextAsync(reader, user, known ? secret : null, token);
                 case AuthType.Md5 when !known || secret is not ScramSecret:

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 using Sluice.Config;
 using Sluice.Diagnostics;
 using Sluice.Protocol;
@@ -337,7 +336,4 @@ internal sealed partial class ClientConnection
         b.WriteBytes(Pregenerated.ReadyForQueryIdle);
         await _connection.SendAsync(b.Written, token).ConfigureAwait(false);
     }
-
-    /// <summary>Random bytes for salts and keys come from the cryptographic RNG: cancel keys must not be guessable.</summary>
-    internal static int RandomInt() => Auth.SecureRandom.NextInt32();
 }

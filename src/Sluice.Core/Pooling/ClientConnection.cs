@@ -681,5 +681,4 @@ internal sealed partial class ClientConnection
             server.Pool.Release(server);
         }
     }
-
 }
