@@ -79,8 +79,25 @@ internal static class ScramPrimitives
     }
 
     /// <summary>The AuthMessage of RFC 5802 §3 that both proofs and signatures are computed over.</summary>
-    internal static byte[] AuthMessage(string clientFirstBare, string serverFirst, string clientFinalWithoutProof) =>
-        Encoding.UTF8.GetBytes(clientFirstBare + "," + serverFirst + "," + clientFinalWithoutProof);
+    internal static byte[] AuthMessage(ReadOnlySpan<char> clientFirstBare, ReadOnlySpan<char> serverFirst, ReadOnlySpan<char> clientFinalWithoutProof)
+    {
+        var message = new byte[AuthMessageLength(clientFirstBare, serverFirst, clientFinalWithoutProof)];
+        WriteAuthMessage(clientFirstBare, serverFirst, clientFinalWithoutProof, message);
+        return message;
+    }
+
+    internal static int AuthMessageLength(ReadOnlySpan<char> clientFirstBare, ReadOnlySpan<char> serverFirst, ReadOnlySpan<char> clientFinalWithoutProof) =>
+        Encoding.UTF8.GetByteCount(clientFirstBare) + Encoding.UTF8.GetByteCount(serverFirst) + Encoding.UTF8.GetByteCount(clientFinalWithoutProof) + 2;
+
+    /// <summary>Encodes the AuthMessage into <paramref name="destination"/>, exactly <see cref="AuthMessageLength"/> bytes long.</summary>
+    internal static void WriteAuthMessage(ReadOnlySpan<char> clientFirstBare, ReadOnlySpan<char> serverFirst, ReadOnlySpan<char> clientFinalWithoutProof, Span<byte> destination)
+    {
+        var written = Encoding.UTF8.GetBytes(clientFirstBare, destination);
+        destination[written++] = (byte)',';
+        written += Encoding.UTF8.GetBytes(serverFirst, destination[written..]);
+        destination[written++] = (byte)',';
+        Encoding.UTF8.GetBytes(clientFinalWithoutProof, destination[written..]);
+    }
 
     internal static string NewNonce()
     {
@@ -146,6 +163,13 @@ internal static class ScramPrimitives
         }
 
         return true;
+    }
+
+    /// <summary>Decodes into <paramref name="destination"/>; false when the text is empty, not base64 or does not fit.</summary>
+    internal static bool TryDecodeBase64(ReadOnlySpan<char> text, Span<byte> destination, out int written)
+    {
+        written = 0;
+        return !text.IsEmpty && Convert.TryFromBase64Chars(text, destination, out written);
     }
 
     internal static bool TryDecodeBase64(ReadOnlySpan<char> text, out byte[] bytes)

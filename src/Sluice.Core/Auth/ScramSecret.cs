@@ -53,6 +53,9 @@ public sealed class ScramSecret : PasswordSecret
 
     public byte[] Salt { get; }
 
+    /// <summary>The salt in base64, as server-first sends it: encoded once per secret, not once per login.</summary>
+    internal string SaltBase64 => field ??= Convert.ToBase64String(Salt);
+
     public byte[] StoredKey { get; }
 
     public byte[] ServerKey { get; }

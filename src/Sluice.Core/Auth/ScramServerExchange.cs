@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -36,10 +37,9 @@ public sealed class ScramServerExchange
     private readonly byte[]? serverEndPoint;
     private bool bindingSelected;
     private State state;
-    private string gs2Header = string.Empty;
-    private string clientFirstBare = string.Empty;
+    private string clientFirst = string.Empty;   // the gs2 header, then client-first-message-bare
+    private int gs2HeaderLength;
     private string serverFirst = string.Empty;
-    private string clientNonce = string.Empty;
     private string combinedNonce = string.Empty;
 
     /// <param name="secret">
@@ -125,10 +125,7 @@ public sealed class ScramServerExchange
             return false;
         }
 
-        combinedNonce = clientNonce + serverNonce;
-        this.serverFirst = string.Create(
-            CultureInfo.InvariantCulture,
-            $"r={combinedNonce},s={Convert.ToBase64String(secret.Salt)},i={secret.Iterations}");
+        this.serverFirst = string.Create(CultureInfo.InvariantCulture, $"r={combinedNonce},s={secret.SaltBase64},i={secret.Iterations}");
         serverFirst = Encoding.UTF8.GetBytes(this.serverFirst);
         state = State.AwaitingClientFinal;
         return true;
@@ -150,8 +147,10 @@ public sealed class ScramServerExchange
         }
 
         var rest = text.AsSpan();
+        // Decoded on the stack when it fits (it always does for an honest client: a header and at most a hash).
+        Span<byte> channelBindingBytes = stackalloc byte[128];
         if (!ScramPrimitives.TryReadAttribute(ref rest, 'c', out var channelBinding)
-            || !ScramPrimitives.TryDecodeBase64(channelBinding, out var channelBindingBytes))
+            || !TryDecodeChannelBinding(channelBinding, ref channelBindingBytes))
         {
             error = Fail(ScramFailure.Malformed, "malformed SCRAM client-final-message: missing channel binding");
             return false;
@@ -159,7 +158,7 @@ public sealed class ScramServerExchange
 
         // c= is base64(gs2 header + binding data): the header alone without -PLUS, and with it the hash of the
         // certificate this connection really presented. A man in the middle terminating TLS has another one.
-        if (!channelBindingBytes.AsSpan().SequenceEqual(ExpectedChannelBinding()))
+        if (!IsExpectedChannelBinding(channelBindingBytes))
         {
             error = bindingSelected
                 ? Fail(ScramFailure.ChannelBinding, "SCRAM channel binding check failed")
@@ -188,26 +187,43 @@ public sealed class ScramServerExchange
         }
 
         var proofText = text.AsSpan(proofStart + 3);
+        Span<byte> proof = stackalloc byte[2 * ScramPrimitives.KeyLength];   // a longer proof fails to fit: malformed either way
         if (proofText.Contains(',')
-            || !ScramPrimitives.TryDecodeBase64(proofText, out var proof)
-            || proof.Length != ScramPrimitives.KeyLength)
+            || !ScramPrimitives.TryDecodeBase64(proofText, proof, out var proofLength)
+            || proofLength != ScramPrimitives.KeyLength)
         {
             error = Fail(ScramFailure.Malformed, "malformed SCRAM client-final-message: invalid proof encoding");
             return false;
         }
+        proof = proof[..proofLength];
 
-        var authMessage = ScramPrimitives.AuthMessage(clientFirstBare, serverFirst, text[..proofStart]);
-        var clientSignature = secret.StoredKeyHmac.Compute(authMessage);
-        var clientKey = ScramPrimitives.Xor(proof, clientSignature);
-        if (!CryptographicOperations.FixedTimeEquals(ScramPrimitives.StoredKey(clientKey), secret.StoredKey))
+        // The AuthMessage, signatures and StoredKey live on the stack; only the key kept for pass-through and the
+        // reply are arrays.
+        var clientFirstBare = clientFirst.AsSpan(gs2HeaderLength);
+        var clientFinalWithoutProof = text.AsSpan(0, proofStart);
+        var authLength = ScramPrimitives.AuthMessageLength(clientFirstBare, serverFirst, clientFinalWithoutProof);
+        var authMessage = authLength <= 1024 ? stackalloc byte[authLength] : new byte[authLength];
+        ScramPrimitives.WriteAuthMessage(clientFirstBare, serverFirst, clientFinalWithoutProof, authMessage);
+        Span<byte> signature = stackalloc byte[ScramPrimitives.KeyLength];
+        secret.StoredKeyHmac.Compute(authMessage, signature);
+        var clientKey = new byte[ScramPrimitives.KeyLength];
+        for (var i = 0; i < clientKey.Length; i++)
+        {
+            clientKey[i] = (byte)(proof[i] ^ signature[i]);
+        }
+        Span<byte> storedKey = stackalloc byte[Sha256.HashSize];
+        Sha256.Hash(clientKey, storedKey);
+        if (!CryptographicOperations.FixedTimeEquals(storedKey, secret.StoredKey))
         {
             CryptographicOperations.ZeroMemory(clientKey);
             error = Fail(ScramFailure.Authentication, "SCRAM proof is invalid");
             return false;
         }
 
-        var serverSignature = secret.ServerKeyHmac.Compute(authMessage);
-        serverFinal = Encoding.UTF8.GetBytes("v=" + Convert.ToBase64String(serverSignature));
+        secret.ServerKeyHmac.Compute(authMessage, signature);
+        serverFinal = new byte[2 + Base64.GetMaxEncodedToUtf8Length(signature.Length)];
+        "v="u8.CopyTo(serverFinal);
+        Base64.EncodeToUtf8(signature, serverFinal.AsSpan(2), out _, out _);
         RecoveredClientKey = clientKey;
         state = State.Succeeded;
         error = null;
@@ -227,9 +243,9 @@ public sealed class ScramServerExchange
             return gs2Error;
         }
 
-        gs2Header = text[..headerLength];
+        clientFirst = text;
+        gs2HeaderLength = headerLength;
         var rest = text.AsSpan(headerLength);
-        clientFirstBare = rest.ToString();
 
         if (rest.StartsWith("m=", StringComparison.Ordinal))
         {
@@ -247,7 +263,7 @@ public sealed class ScramServerExchange
             return "malformed SCRAM client-first-message: missing or invalid nonce";
         }
 
-        clientNonce = nonce.ToString();
+        combinedNonce = string.Concat(nonce, serverNonce);
         return null;
     }
 
@@ -311,11 +327,38 @@ public sealed class ScramServerExchange
         return null;
     }
 
-    /// <summary>What c= must decode to: the gs2 header, followed with -PLUS by the certificate hash.</summary>
-    private byte[] ExpectedChannelBinding()
+    /// <summary>Decodes c= into <paramref name="decoded"/>, or into an array when it is too long for it.</summary>
+    private static bool TryDecodeChannelBinding(ReadOnlySpan<char> text, ref Span<byte> decoded)
     {
-        var header = Encoding.UTF8.GetBytes(gs2Header);
-        return bindingSelected ? [.. header, .. serverEndPoint!] : header;
+        if (text.Length / 4 * 3 > decoded.Length)
+        {
+            decoded = new byte[text.Length / 4 * 3 + 3];
+        }
+        if (!ScramPrimitives.TryDecodeBase64(text, decoded, out var written))
+        {
+            return false;
+        }
+        decoded = decoded[..written];
+        return true;
+    }
+
+    /// <summary>Whether c= decoded to the gs2 header, followed with -PLUS by the certificate hash.</summary>
+    private bool IsExpectedChannelBinding(ReadOnlySpan<byte> decoded)
+    {
+        var header = clientFirst.AsSpan(0, gs2HeaderLength);   // ASCII: checked by the gs2 header parser
+        var binding = bindingSelected ? serverEndPoint! : [];
+        if (decoded.Length != header.Length + binding.Length)
+        {
+            return false;
+        }
+        for (var i = 0; i < header.Length; i++)
+        {
+            if (decoded[i] != header[i])
+            {
+                return false;
+            }
+        }
+        return decoded[header.Length..].SequenceEqual(binding);
     }
 
     /// <summary>Records the kind of failure (and PostgreSQL's detail) and returns the message.</summary>

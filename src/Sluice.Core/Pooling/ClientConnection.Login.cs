@@ -93,8 +93,8 @@ internal sealed partial class ClientConnection
         }
         (_loginDatabase, _loginUser, _peer) = (database, user, null);
 
-        var unsupportedProtocolOptions = new List<string>();
-        if (!CheckStartupParameters(startup, config, unsupportedProtocolOptions, out var startupError))
+        List<string>? unsupportedProtocolOptions = null;   // _pq_.* options, which almost no client sends
+        if (!CheckStartupParameters(startup, config, ref unsupportedProtocolOptions, out var startupError))
         {
             Disconnect(startupError!, SqlState.ProtocolViolation);
             return null;
@@ -247,7 +247,7 @@ internal sealed partial class ClientConnection
         return server;
     }
 
-    private bool CheckStartupParameters(StartupPacket startup, PoolerConfig config, List<string> unsupportedProtocolOptions, out string? error)
+    private bool CheckStartupParameters(StartupPacket startup, PoolerConfig config, ref List<string>? unsupportedProtocolOptions, out string? error)
     {
         error = null;
         foreach (var (key, value) in startup.Parameters)
@@ -265,7 +265,7 @@ internal sealed partial class ClientConnection
             }
             if (key.StartsWith("_pq_.", StringComparison.Ordinal))
             {
-                unsupportedProtocolOptions.Add(key);
+                (unsupportedProtocolOptions ??= []).Add(key);
                 continue;
             }
             if (Pooler.Tracked.IndexOf(key) >= 0 || Contains(config.IgnoreStartupParameters, key))
@@ -318,13 +318,13 @@ internal sealed partial class ClientConnection
         Parameters[index] = $"{name} - {RemoteDescription}";
     }
 
-    private async Task SendWelcomeAsync(Pool pool, ReadOnlyMemory<byte> authReply, List<string> unsupportedProtocolOptions, int requestedMinor, CancellationToken token)
+    private async Task SendWelcomeAsync(Pool pool, ReadOnlyMemory<byte> authReply, List<string>? unsupportedProtocolOptions, int requestedMinor, CancellationToken token)
     {
         var b = new MessageBuilder(512);
         b.WriteBytes(authReply.Span);
-        if (requestedMinor > 0 || unsupportedProtocolOptions.Count > 0)
+        if (requestedMinor > 0 || unsupportedProtocolOptions is not null)
         {
-            BackendMessages.WriteNegotiateProtocolVersion(b, 0, unsupportedProtocolOptions);
+            BackendMessages.WriteNegotiateProtocolVersion(b, 0, unsupportedProtocolOptions ?? []);
         }
         b.WriteBytes(Pregenerated.AuthenticationOk);
         pool.Welcome(Pooler.Tracked)?.Write(b, Parameters);

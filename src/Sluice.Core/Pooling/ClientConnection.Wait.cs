@@ -17,8 +17,13 @@ internal sealed partial class ClientConnection : IValueTaskSource<ServerConnecti
     private ManualResetValueTaskSourceCore<ServerConnection> _wait = new() { RunContinuationsAsynchronously = false };
     private ServerConnection? _handoff;
     private Exception? _handoffError;
+    private LinkedListNode<ClientConnection>? _waitNode;   // touched under the pool lock only
 
-    public LinkedListNode<ClientConnection> WaitNode { get; }
+    /// <summary>The client's place in its pool's queue, made the first time it has to wait (most never do).</summary>
+    public LinkedListNode<ClientConnection> WaitNode => _waitNode ??= new LinkedListNode<ClientConnection>(this);
+
+    /// <summary>Whether the client sits in <paramref name="queue"/>, without making a node to find out.</summary>
+    public bool IsQueuedIn(LinkedList<ClientConnection> queue) => _waitNode?.List == queue;
 
     public long WaitStartTimestamp { get; private set; }
 

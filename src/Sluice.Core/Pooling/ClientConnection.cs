@@ -40,7 +40,6 @@ internal sealed partial class ClientConnection
         _connection = new SocketConnection(socket);
         IsUnixSocket = isUnixSocket;
         Id = Interlocked.Increment(ref s_nextId);
-        WaitNode = new LinkedListNode<ClientConnection>(this);
         ConnectTimestamp = pooler.Time.GetTimestamp();
         // Kept as the object, formatted only when a log line or SHOW needs it: most logins never print it.
         _remoteEndPoint = isUnixSocket ? null : socket.RemoteEndPoint;

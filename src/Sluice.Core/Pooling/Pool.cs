@@ -299,7 +299,7 @@ internal sealed class Pool
     {
         lock (_lock)
         {
-            if (client.WaitNode.List != _waiters)
+            if (!client.IsQueuedIn(_waiters))
             {
                 return false;
             }

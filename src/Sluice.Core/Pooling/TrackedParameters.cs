@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Sluice.Pooling;
 
 /// <summary>
@@ -15,7 +17,7 @@ internal sealed class TrackedParameters
         foreach (var name in extra)
         {
             var trimmed = name.Trim();
-            if (trimmed.Length > 0 && IndexOf(names, trimmed) < 0)
+            if (trimmed.Length > 0 && IndexOf(CollectionsMarshal.AsSpan(names), trimmed) < 0)
             {
                 names.Add(trimmed);
             }
@@ -33,9 +35,9 @@ internal sealed class TrackedParameters
 
     public string?[] NewValues() => new string?[Names.Length];
 
-    private static int IndexOf(IReadOnlyList<string> names, string name)
+    private static int IndexOf(ReadOnlySpan<string> names, string name)
     {
-        for (var i = 0; i < names.Count; i++)
+        for (var i = 0; i < names.Length; i++)
         {
             if (string.Equals(names[i], name, StringComparison.OrdinalIgnoreCase))
             {

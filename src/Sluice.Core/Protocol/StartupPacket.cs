@@ -18,7 +18,8 @@ internal sealed class StartupPacket
 
     public int MinorVersion => ProtocolVersion & 0xFFFF;
 
-    public IReadOnlyList<KeyValuePair<string, string>> Parameters { get; }
+    /// <summary>A List, not an interface, so that a foreach over it allocates no enumerator: logins read it several times.</summary>
+    public List<KeyValuePair<string, string>> Parameters { get; }
 
     public string? this[string name]
     {
@@ -61,7 +62,7 @@ internal sealed class StartupPacket
             {
                 break;   // list terminator
             }
-            if (!TryReadCString(ref rest, out var key) || !TryReadCString(ref rest, out var value))
+            if (!TryReadCString(ref rest, out var key, knownKey: true) || !TryReadCString(ref rest, out var value))
             {
                 error = "invalid startup packet: unterminated parameter";
                 return null;
@@ -71,7 +72,7 @@ internal sealed class StartupPacket
         return new StartupPacket(version, parameters);
     }
 
-    private static bool TryReadCString(ref ReadOnlySpan<byte> span, out string value)
+    private static bool TryReadCString(ref ReadOnlySpan<byte> span, out string value, bool knownKey = false)
     {
         var end = span.IndexOf((byte)0);
         if (end < 0)
@@ -79,8 +80,23 @@ internal sealed class StartupPacket
             value = "";
             return false;
         }
-        value = Encoding.UTF8.GetString(span[..end]);
+        var bytes = span[..end];
+        value = (knownKey ? KnownKey(bytes) : null) ?? Encoding.UTF8.GetString(bytes);
         span = span[(end + 1)..];
         return true;
     }
+
+    /// <summary>The keys every driver sends, as constant strings rather than new ones per login.</summary>
+    private static string? KnownKey(ReadOnlySpan<byte> key) => key switch
+    {
+        _ when key.SequenceEqual("user"u8) => "user",
+        _ when key.SequenceEqual("database"u8) => "database",
+        _ when key.SequenceEqual("application_name"u8) => "application_name",
+        _ when key.SequenceEqual("client_encoding"u8) => "client_encoding",
+        _ when key.SequenceEqual("options"u8) => "options",
+        _ when key.SequenceEqual("DateStyle"u8) => "DateStyle",
+        _ when key.SequenceEqual("TimeZone"u8) => "TimeZone",
+        _ when key.SequenceEqual("extra_float_digits"u8) => "extra_float_digits",
+        _ => null,
+    };
 }

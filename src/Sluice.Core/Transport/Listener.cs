@@ -97,7 +97,7 @@ internal sealed class Listener : IDisposable
             Socket accepted;
             try
             {
-                accepted = await _socket.AcceptAsync().ConfigureAwait(false);
+                accepted = await _socket.AcceptAsync(CancellationToken.None).ConfigureAwait(false);   // the ValueTask overload: no Task per accept
             }
             catch (ObjectDisposedException)
             {

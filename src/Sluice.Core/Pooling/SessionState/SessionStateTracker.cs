@@ -10,10 +10,10 @@ namespace Sluice.Pooling.SessionState;
 /// </summary>
 internal sealed class SessionStateTracker(TrackedParameters tracked)
 {
-    private readonly HashSet<string> _settings = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _channels = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _holdCursors = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _preparedNames = new(StringComparer.Ordinal);
+    private NameSet _settings;
+    private NameSet _channels;
+    private NameSet _holdCursors;
+    private NameSet _preparedNames;
     private int _advisoryLocks;
     private int _temporaryObjects;
     private bool _loaded;
@@ -31,14 +31,14 @@ internal sealed class SessionStateTracker(TrackedParameters tracked)
     public string Describe()
     {
         var parts = new List<string>();
-        if (_settings.Count > 0) parts.Add("set " + string.Join(",", _settings));
+        if (_settings.Count > 0) parts.Add("set " + _settings.Join(","));
         if (_sessionAuthorization) parts.Add("session authorization");
         if (_role) parts.Add("role");
-        if (_channels.Count > 0) parts.Add("listen " + string.Join(",", _channels));
+        if (_channels.Count > 0) parts.Add("listen " + _channels.Join(","));
         if (_advisoryLocks > 0) parts.Add($"advisory locks {_advisoryLocks}");
         if (_temporaryObjects > 0) parts.Add($"temporary objects {_temporaryObjects}");
-        if (_holdCursors.Count > 0) parts.Add("with hold cursors " + string.Join(",", _holdCursors));
-        if (_preparedNames.Count > 0) parts.Add("prepared " + string.Join(",", _preparedNames));
+        if (_holdCursors.Count > 0) parts.Add("with hold cursors " + _holdCursors.Join(","));
+        if (_preparedNames.Count > 0) parts.Add("prepared " + _preparedNames.Join(","));
         if (_loaded) parts.Add("load");
         return string.Join("; ", parts);
     }
