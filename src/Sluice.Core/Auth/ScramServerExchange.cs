@@ -206,11 +206,7 @@ public sealed class ScramServerExchange
         ScramPrimitives.WriteAuthMessage(clientFirstBare, serverFirst, clientFinalWithoutProof, authMessage);
         Span<byte> signature = stackalloc byte[ScramPrimitives.KeyLength];
         secret.StoredKeyHmac.Compute(authMessage, signature);
-        var clientKey = new byte[ScramPrimitives.KeyLength];
-        for (var i = 0; i < clientKey.Length; i++)
-        {
-            clientKey[i] = (byte)(proof[i] ^ signature[i]);
-        }
+        var clientKey = ScramPrimitives.Xor(proof, signature);
         Span<byte> storedKey = stackalloc byte[Sha256.HashSize];
         Sha256.Hash(clientKey, storedKey);
         if (!CryptographicOperations.FixedTimeEquals(storedKey, secret.StoredKey))
