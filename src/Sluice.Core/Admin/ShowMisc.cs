@@ -156,7 +156,7 @@ internal static class ShowMisc
     {
         var pooler = ctx.Pooler;
         var pools = pooler.Pools.All;
-        var clients = pooler.Clients.Count + ctx.State.Consoles.Count;
+        var clients = pooler.AdmittedClientCount + ctx.State.Consoles.Count;
         var result = ctx.BeginResult(MemColumns);
         (string Name, int Used)[] caches =
         [

@@ -68,8 +68,23 @@ public sealed partial class Pooler : IAsyncDisposable
 
     internal ILogger Logger { get; }
 
-    /// <summary>Every admitted client, for the admin console and shutdown.</summary>
-    internal ICollection<ClientConnection> Clients => _clients.Values;
+    /// <summary>
+    /// Every admitted client, for the janitor and the admin console, enumerated live rather than copied:
+    /// <c>Values</c> would take every lock of the dictionary and copy one reference per client twice a second for
+    /// the janitor (80 KB a tick at 10,000), so a pooler at rest would never be at rest for the GC.
+    /// </summary>
+    internal IEnumerable<ClientConnection> Clients
+    {
+        get
+        {
+            foreach (var pair in _clients)
+            {
+                yield return pair.Value;
+            }
+        }
+    }
+
+    internal int AdmittedClientCount => _clients.Count;
 
     internal AuthFile AuthFile => _authFile;
 

@@ -5,7 +5,9 @@ namespace Sluice.Maintenance;
 /// enlarged budget committed long after the burst, because a pooler at rest allocates nothing and so never
 /// collects again: 10,000 idle clients held ~45 MiB of committed but dead heap next to ~15 MiB of live
 /// objects. PgBouncer's malloc/free returns such memory at once. Here the janitor asks for one aggressive
-/// (decommitting) collection when the process has gone quiet and committed memory is well above what is live.
+/// (decommitting) collection when the process has gone quiet and committed memory is well above what is live:
+/// by 4 MiB and by a quarter of the live heap. (Asking for as much dead as live missed the slack of a thriftier
+/// login path: 10,000 idle clients kept 3.6 instead of 2.4 KiB each.)
 /// Forwarding allocates nothing, so "quiet" means no logins or admin commands, not no traffic; the collection
 /// is one pause of a few milliseconds, and it cannot repeat until memory has grown again.
 /// </summary>
@@ -39,7 +41,7 @@ internal sealed class MemoryTrimmer(TimeProvider time, MemoryTrimmer.IGcAccess g
             return;
         }
         var (committed, live) = gc.CommittedAndLiveBytes;
-        if (committed - live < Math.Max(MinimumSlackBytes, live))
+        if (committed - live < Math.Max(MinimumSlackBytes, live / 4))
         {
             return;
         }
@@ -69,9 +71,11 @@ internal sealed class MemoryTrimmer(TimeProvider time, MemoryTrimmer.IGcAccess g
         {
             get
             {
+                // Both figures are the last collection's, which may predate the whole burst: a login storm whose
+                // survivors raise the gen0 budget can run without one. What was allocated since then is in the
+                // heap too (GetTotalMemory counts it), so it counts as committed, and as dead until a GC says not.
                 var info = GC.GetGCMemoryInfo();
-                // The heap size of the last collection plus what was allocated since is an upper bound of live.
-                return (info.TotalCommittedBytes, info.HeapSizeBytes);
+                return (Math.Max(info.TotalCommittedBytes, GC.GetTotalMemory(forceFullCollection: false)), info.HeapSizeBytes);
             }
         }
 

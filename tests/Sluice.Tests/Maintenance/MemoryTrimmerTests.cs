@@ -65,11 +65,20 @@ public class MemoryTrimmerTests
     {
         var time = new FakeTimeProvider();
         var small = new FakeGc { Committed = 5 * MiB, Live = 2 * MiB };            // under MinimumSlackBytes
-        var proportional = new FakeGc { Committed = 150 * MiB, Live = 100 * MiB };  // less dead than live
+        var proportional = new FakeGc { Committed = 120 * MiB, Live = 100 * MiB };  // dead is under a quarter of live
         new MemoryTrimmer(time, small).Tick();
         new MemoryTrimmer(time, proportional).Tick();
         Assert.Equal(0, small.Collections);
         Assert.Equal(0, proportional.Collections);
+    }
+
+    [Fact]
+    public void DeadAboveAQuarterOfLive_IsGivenBack()
+    {
+        // 10,000 idle clients: ~25 MiB live and ~13 MiB of login garbage; less dead than live, still worth a pause.
+        var gc = new FakeGc { Committed = 38 * MiB, Live = 25 * MiB };
+        new MemoryTrimmer(new FakeTimeProvider(), gc).Tick();
+        Assert.Equal(1, gc.Collections);
     }
 
     [Fact]
