@@ -175,7 +175,7 @@ internal static class ScramPrimitives
     internal static bool TryDecodeBase64(ReadOnlySpan<char> text, out byte[] bytes)
     {
         var buffer = new byte[(text.Length * 3 / 4) + 3];
-        if (text.IsEmpty || !Convert.TryFromBase64Chars(text, buffer, out var written))
+        if (!TryDecodeBase64(text, buffer, out var written))
         {
             bytes = [];
             return false;
