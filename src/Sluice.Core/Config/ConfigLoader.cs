@@ -86,7 +86,7 @@ public static partial class ConfigLoader
 
         if (key == "auth_dbname" && value == DatabaseEntry.AdminDatabaseName)
         {
-            throw new ConfigException($"cannot use the reserved \"{DatabaseEntry.AdminDatabaseName}\" database as auth_dbname", key: key);
+            throw new ConfigException($"cannot use the reserved \"{DatabaseEntry.AdminDatabaseName}\" database as an auth_dbname", key: key);
         }
 
         return canonical;

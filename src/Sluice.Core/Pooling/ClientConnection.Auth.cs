@@ -64,7 +64,7 @@ internal sealed partial class ClientConnection
             }
         }
         var known = Pooler.AuthFile.TryGet(user, out var secret);
-        if (!known && config.AuthType != AuthType.Any && database is not null && (database.AuthUser ?? config.AuthUser) is { Length: > 0 } authUser)
+        if (!known && config.AuthType != AuthType.Any && AuthUserFor(database, databaseName, config) is { } authUser)
         {
             return WithAuthQueryAsync(method, authUser);
         }
@@ -72,9 +72,17 @@ internal sealed partial class ClientConnection
 
         async Task<AuthResult?> WithAuthQueryAsync(AuthType method, string authUser)
         {
-            var found = await LookUpWithAuthQueryAsync(database, authUser, user, config).ConfigureAwait(false);
+            var (outcome, found) = await LookUpWithAuthQueryAsync(database, authUser, user, config).ConfigureAwait(false);
+            switch (outcome)
+            {
+                case AuthQueryOutcome.Failed:
+                    return null;
+                case AuthQueryOutcome.NotFound:
+                    Disconnect("no such user", SqlState.InvalidAuthorizationSpecification);
+                    return null;
+            }
             _authQuerySecret = found;
-            return await ExchangeAsync(method, found is not null, found).ConfigureAwait(false);
+            return await ExchangeAsync(method, known: true, found).ConfigureAwait(false);
         }
 
         Task<AuthResult?> ExchangeAsync(AuthType method, bool known, PasswordSecret? secret)
@@ -84,9 +92,9 @@ internal sealed partial class ClientConnection
                 case AuthType.Any:
                     return AuthenticatedTask;
                 case AuthType.Trust:
-                    if (!known && !forcedUser)
+                    if (!known)
                     {
-                        Disconnect($"no such user: {user}", SqlState.InvalidAuthorizationSpecification);
+                        Disconnect("\"trust\" authentication failed", SqlState.InvalidAuthorizationSpecification);
                         return NotAuthenticated;
                     }
                     return AuthenticatedTask;
