@@ -32,6 +32,7 @@ internal sealed partial class ClientConnection
     private Task<AuthResult?> AuthenticateAsync(LoginReader reader, PoolerConfig config, string user, bool forcedUser, CancellationToken token, DatabaseEntry? database = null, string? databaseName = null)
     {
         var method = config.AuthType;
+        string? certMap = null;   // an HBA cert rule's map=: auth_ident_file names the certificates that may log in as whom
         if (method == AuthType.Hba)
         {
             // auth_type = hba: the first matching rule of auth_hba_file decides the method, as in pg_hba.conf.
@@ -60,6 +61,7 @@ internal sealed partial class ClientConnection
                     break;
                 case HbaMethod.Cert:
                     method = AuthType.Cert;
+                    certMap = rule.Map;
                     break;
             }
         }
@@ -98,6 +100,8 @@ internal sealed partial class ClientConnection
                         return NotAuthenticated;
                     }
                     return AuthenticatedTask;
+                case AuthType.Cert when certMap is not null:
+                    return Task.FromResult(CheckMappedCertificate(user, certMap));
                 case AuthType.Cert when TlsContexts.CertificateUserError(_connection, user) is { } certError:
                     // The client certificate's common name is the user name; no password is asked.
                     Disconnect(certError, SqlState.InvalidAuthorizationSpecification);
@@ -232,11 +236,11 @@ internal sealed partial class ClientConnection
                 Disconnect(finalError!, SqlState.InvalidAuthorizationSpecification);
                 return null;
             }
-            return FailPassword(user);
+            return FailSasl();
         }
         if (stored is null)
         {
-            return FailPassword(user);
+            return FailSasl();
         }
         b.Clear();
         BackendMessages.WriteAuthentication(b, AuthRequest.SaslFinal, serverFinal);

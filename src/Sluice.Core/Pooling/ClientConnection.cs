@@ -28,6 +28,7 @@ internal sealed partial class ClientConnection
     private long _pinnedSince;
     private int _closed;
     private string? _closeReason;
+    private bool _closingLogged;
     private readonly System.Net.EndPoint? _remoteEndPoint;
     private string? _loginDatabase;   // as the startup packet named them, for Peer
     private string? _loginUser;
@@ -612,6 +613,8 @@ internal sealed partial class ClientConnection
         if (sqlState is not null)
         {
             var config = Pooler.Config;
+            // Logged before the client can read why, as PgBouncer does, and also for a client that never got in.
+            LogClosing();
             if (config.LogPoolerErrors)
             {
                 Log.PoolerError(Pooler.Logger, Peer, reason);
@@ -621,6 +624,16 @@ internal sealed partial class ClientConnection
             _connection.TrySendFinal(b.Written.Span);
         }
         _connection.Close();
+    }
+
+    /// <summary>The "closing because" line, once per client.</summary>
+    private void LogClosing()
+    {
+        if (!_closingLogged && Pooler.Config.LogDisconnections)
+        {
+            _closingLogged = true;
+            Log.ClientClosing(Pooler.Logger, Peer, _closeReason ?? "client close request", (long)Pooler.Time.GetElapsedTime(ConnectTimestamp).TotalSeconds);
+        }
     }
 
     private void Cleanup(bool counted)
@@ -649,10 +662,7 @@ internal sealed partial class ClientConnection
         if (counted)
         {
             pool?.ClientLeft();
-            if (Pooler.Config.LogDisconnections)
-            {
-                Log.ClientClosing(Pooler.Logger, Peer, _closeReason ?? "client close request", (long)Pooler.Time.GetElapsedTime(ConnectTimestamp).TotalSeconds);
-            }
+            LogClosing();
         }
         Pooler.ClientClosed(this);
     }

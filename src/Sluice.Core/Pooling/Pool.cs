@@ -527,11 +527,13 @@ internal sealed class Pool
         }
         catch (Exception e)
         {
-            var error = e is ServerLoginException login
-                ? login.Error
-                : new ErrorFields("FATAL", SqlState.ConnectionFailure, "server connection failed: " + e.Message);
-            Log.ServerConnectFailed(Pooler.Logger, Key.ToString(), error.Message);
-            FailWaiters(error);
+            var login = e as ServerLoginException;
+            var error = login?.Error ?? new ErrorFields("FATAL", SqlState.ConnectionFailure, "server connection failed: " + e.Message);
+            if (login is not { IsLogged: true })
+            {
+                Log.ServerConnectFailed(Pooler.Logger, Key.ToString(), error.Message);
+            }
+            FailWaiters(error, login is { IsRefusal: true });
             return;
         }
         _serverParameters ??= server.StartupParameters;
@@ -544,8 +546,11 @@ internal sealed class Pool
         Release(server);
     }
 
-    /// <summary>A failed login is relayed to the clients that were waiting for it, as PgBouncer does.</summary>
-    private void FailWaiters(ErrorFields error)
+    /// <summary>
+    /// A refused login is relayed to the clients that were waiting for it, as PgBouncer does; after a server that
+    /// could not be reached they keep waiting for the next attempt (server_login_retry) or query_wait_timeout.
+    /// </summary>
+    private void FailWaiters(ErrorFields error, bool refused)
     {
         List<ClientConnection> failed = [];
         lock (_lock)
@@ -555,8 +560,9 @@ internal sealed class Pool
             ReleaseSharedSlots();
             _loginFailedAt = Pooler.Time.GetTimestamp();
             _loginError = error;
-            // Clients keep waiting if a working server of this pool can still serve them.
-            if (_total - _connecting > 0)
+            // Clients keep waiting if a working server of this pool can still serve them; one that RECONNECT
+            // condemned does not count, it is closed as soon as its client lets it go.
+            if (!refused || HasServerOfCurrentGeneration())
             {
                 return;
             }
@@ -570,6 +576,19 @@ internal sealed class Pool
         {
             client.FailWait(new ServerLoginException(error));
         }
+    }
+
+    /// <summary>Under the lock: a logged-in server that RECONNECT has not condemned.</summary>
+    private bool HasServerOfCurrentGeneration()
+    {
+        foreach (var server in _servers)
+        {
+            if (server.Generation == _generation)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>

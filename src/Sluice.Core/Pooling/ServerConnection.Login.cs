@@ -148,7 +148,7 @@ internal sealed partial class ServerConnection
                     BackendSecretKey = BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(4));
                     break;
                 case BackendCode.ErrorResponse:
-                    throw new ServerLoginException(ErrorFields.Parse(body));
+                    throw RefusedByServer(ErrorFields.Parse(body));
                 case BackendCode.NoticeResponse:
                 case BackendCode.NegotiateProtocolVersion:
                     break;
@@ -217,7 +217,7 @@ internal sealed partial class ServerConnection
                 {
                     PlainSecret plain => plain.Password,
                     Md5Secret md5 => md5.Hash,
-                    _ => throw LoginError("cannot do md5 authentication to the server with a SCRAM secret"),
+                    _ => throw WrongPasswordType("cannot do MD5 authentication with a SCRAM secret"),
                 };
                 Span<byte> response = stackalloc byte[35];
                 Md5Auth.ComputeResponse(source, Pool.ServerUser, data[..4], response);
@@ -234,8 +234,8 @@ internal sealed partial class ServerConnection
                 {
                     PlainSecret plain => ScramClientExchange.ForPassword(plain.Password),
                     ScramSecret stored when Pool.ScramClientKey is { } clientKey => ScramClientExchange.ForPassThrough(clientKey, stored),
-                    ScramSecret => throw LoginError("password is SCRAM secret but client authentication did not provide SCRAM keys"),
-                    _ => throw LoginError("cannot do SCRAM authentication to the server with an md5 secret"),
+                    ScramSecret => throw WrongPasswordType("cannot do SCRAM authentication: password is SCRAM secret but client authentication did not provide SCRAM keys"),
+                    _ => throw WrongPasswordType("cannot do SCRAM authentication with an md5 secret"),
                 };
                 FrontendMessages.WriteSaslInitialResponse(b, "SCRAM-SHA-256", scram.CreateClientFirst());
                 break;
@@ -286,7 +286,7 @@ internal sealed partial class ServerConnection
         ServerSecret() is PlainSecret plain ? plain.Password : throw LoginError($"server asked for {method} password but only a hashed secret is known");
 
     private static ServerLoginException LoginError(string message) =>
-        new(new ErrorFields("FATAL", SqlState.InvalidPassword, message));
+        new(new ErrorFields("FATAL", SqlState.InvalidPassword, message)) { IsRefusal = true };
 
     private static void AddIfSet(List<KeyValuePair<string, string>> list, string key, string? value)
     {
