@@ -16,8 +16,6 @@ namespace Sluice.Pooling;
 /// </summary>
 internal sealed partial class ClientConnection
 {
-    private static long s_nextId;
-
     private readonly Socket _socket;
     private Connection _connection;
     private volatile ClientState _state = ClientState.Login;
@@ -39,7 +37,7 @@ internal sealed partial class ClientConnection
         _socket = socket;
         _connection = new SocketConnection(socket);
         IsUnixSocket = isUnixSocket;
-        Id = Interlocked.Increment(ref s_nextId);
+        Id = SocketIds.Next();
         ConnectTimestamp = pooler.Time.GetTimestamp();
         // Kept as the object, formatted only when a log line or SHOW needs it: most logins never print it.
         _remoteEndPoint = isUnixSocket ? null : socket.RemoteEndPoint;
@@ -592,6 +590,9 @@ internal sealed partial class ClientConnection
             Disconnect(reason, SqlState.ConnectionFailure);
         }
     }
+
+    /// <summary>True once <see cref="Disconnect"/> ran: the loop has not cleaned up yet, but the client is gone for SHOW and KILL_CLIENT.</summary>
+    public bool IsDisconnecting => Volatile.Read(ref _closed) != 0;
 
     /// <summary>
     /// The single exit of a client connection: sends a FATAL error when <paramref name="sqlState"/> is given,

@@ -15,8 +15,6 @@ namespace Sluice.Pooling;
 /// </summary>
 internal sealed partial class ServerConnection
 {
-    private static long s_nextId;
-
     private readonly Socket _socket;
     private Connection _connection;
     private readonly object _stateLock = new();
@@ -37,7 +35,7 @@ internal sealed partial class ServerConnection
         Pool = pool;
         _socket = socket;
         _connection = new SocketConnection(socket);
-        Id = Interlocked.Increment(ref s_nextId);
+        Id = SocketIds.Next();
         Peer = $"S-{Id}: {peer}";
         Parameters = pool.Pooler.Tracked.NewValues();
         Generation = pool.Generation;
