@@ -188,6 +188,7 @@ internal sealed partial class ClientConnection
                 var terminate = false;
                 var refCount = 0;
                 var anyNamed = false;
+                _batchKindCount = 0;
                 while (pos < filled)
                 {
                     if (skip > 0)
@@ -234,6 +235,7 @@ internal sealed partial class ClientConnection
                             return;
                         default:
                             FrontendBatch.Observe(code, ref syncs, ref unsyncedTail);
+                            NoteBatchKind(code);
                             break;
                     }
                     if (terminate)
