@@ -20,9 +20,10 @@ if (commandLine.ShowHelp)
 }
 if (commandLine.ShowVersion)
 {
+    // The first line matches SHOW VERSION, as PgBouncer's does.
+    Console.WriteLine(Sluice.Hosting.Version.Banner);
     Console.WriteLine($"Sluice {Sluice.Hosting.Version.Text}");
     Console.WriteLine($".NET {Environment.Version}");
-    Console.WriteLine("PgBouncer compatibility: 1.25");
     return 0;
 }
 

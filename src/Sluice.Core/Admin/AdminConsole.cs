@@ -31,6 +31,7 @@ internal static class AdminConsole
             await connection.SendAsync(output.Written, token).ConfigureAwait(false);
 
             var reader = new AdminMessageReader(connection, leftover, MaxMessageSize);
+            var counted = false;
             while (true)
             {
                 var message = await reader.ReadAsync(token).ConfigureAwait(false);
@@ -61,6 +62,11 @@ internal static class AdminConsole
                         return;
                 }
 
+                if (!counted)
+                {
+                    counted = true;
+                    state.ConsoleStats.AddConsoleSession();
+                }
                 var query = ReadQueryText(body);
                 Volatile.Write(ref session.RequestTimestamp, pooler.Time.GetTimestamp());
                 session.Busy = true;

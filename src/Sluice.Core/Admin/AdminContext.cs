@@ -5,6 +5,7 @@ using Sluice.Config;
 using Sluice.Hosting;
 using Sluice.Pooling;
 using Sluice.Protocol;
+using Sluice.Stats;
 
 namespace Sluice.Admin;
 
@@ -35,6 +36,9 @@ internal sealed class AdminState
     public ConcurrentDictionary<long, ConsoleSession> Consoles { get; } = new();
 
     public StatsSampler Sampler { get; } = new();
+
+    /// <summary>The admin database's own counters (SHOW STATS row "pgbouncer"): only the console sessions count there.</summary>
+    public PoolStats ConsoleStats { get; } = new();
 
     public static AdminState For(Pooler pooler) => s_states.GetValue(pooler, static _ => new AdminState());
 }

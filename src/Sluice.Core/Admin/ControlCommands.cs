@@ -66,15 +66,14 @@ internal static class ControlCommands
 
     public static ValueTask KillClientAsync(AdminContext ctx, AdminCommand command)
     {
-        var text = command.Argument ?? throw new AdminException("KILL_CLIENT needs a client id");
-        // SHOW CLIENTS shows ptr as a hex id; accept that or the plain number.
-        var digits = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? text[2..] : text;
-        var ok = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
-            ? long.TryParse(digits, System.Globalization.NumberStyles.HexNumber, null, out var id)
-            : long.TryParse(digits, out id);
-        if (!ok || !ctx.Pooler.KillClient(id))
+        // The id column of SHOW CLIENTS; like PgBouncer, the leading decimal number counts and text without one is refused.
+        if (!TryParseLeadingId(command.Argument, out var id))
         {
-            throw new AdminException($"client {text} not found");
+            throw new AdminException("invalid client pointer supplied");
+        }
+        if (!ctx.Pooler.KillClient(id))
+        {
+            throw new AdminException("client not found");
         }
         AdminMessages.WriteCommandComplete(ctx.Output, "KILL_CLIENT");
         return ValueTask.CompletedTask;
@@ -124,6 +123,23 @@ internal static class ControlCommands
         }
         AdminMessages.WriteCommandComplete(ctx.Output, $"SET {setting.Name}={canonical}");
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Reads the unsigned decimal number at the start of <paramref name="text"/> (after blanks), ignoring what follows.</summary>
+    internal static bool TryParseLeadingId(string? text, out long id)
+    {
+        id = 0;
+        var span = (text ?? "").AsSpan().TrimStart();
+        if (span.Length > 0 && span[0] == '+')
+        {
+            span = span[1..];
+        }
+        var digits = 0;
+        while (digits < span.Length && char.IsAsciiDigit(span[digits]))
+        {
+            digits++;
+        }
+        return digits > 0 && long.TryParse(span[..digits], System.Globalization.NumberStyles.None, null, out id);
     }
 
     private static string? OptionalDatabase(AdminContext ctx, AdminCommand command) =>

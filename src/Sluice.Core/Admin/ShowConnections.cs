@@ -114,7 +114,7 @@ internal static class ShowConnections
         {
             var state = client.State;
             var pool = client.Pool;
-            if (state == ClientState.Closed)
+            if (state == ClientState.Closed || client.IsDisconnecting)
             {
                 continue;
             }

@@ -7,7 +7,7 @@ namespace Sluice.Admin;
 internal static class ShowMisc
 {
     /// <summary>The PgBouncer release whose console Sluice reproduces; tools parse "PgBouncer X.Y.Z" to pick columns.</summary>
-    public const string CompatibleVersion = "1.25.2";
+    public const string CompatibleVersion = Hosting.Version.CompatibleVersion;
 
     public static readonly AdminColumn[] VersionColumns = [AdminColumn.Text("version")];
 
@@ -78,7 +78,7 @@ internal static class ShowMisc
         "\n\tSHUTDOWN WAIT_FOR_SERVERS|WAIT_FOR_CLIENTS" +
         "\n\tWAIT_CLOSE [<db>]";
 
-    public static string VersionText => $"PgBouncer {CompatibleVersion} (Sluice {Hosting.Version.Text})";
+    public static string VersionText => Hosting.Version.Banner;
 
     public static ValueTask Version(AdminContext ctx, AdminCommand command)
     {

@@ -167,6 +167,9 @@ internal static class ShowStats
             totals[pool.Key.Database] = totals.GetValueOrDefault(pool.Key.Database) + snapshot;
             all += snapshot;
         }
+        var console = ctx.State.ConsoleStats.Snapshot();
+        totals[ShowPools.AdminDatabase] = totals.GetValueOrDefault(ShowPools.AdminDatabase) + console;
+        all += console;
         totals[TotalKey] = all;
         var averages = ctx.State.Sampler.Update(ctx.Pooler.Time, ctx.Config.StatsPeriod, totals);
         return (names, totals, averages);

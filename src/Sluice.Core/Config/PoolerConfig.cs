@@ -56,7 +56,7 @@ public sealed partial class PoolerConfig
     public int ResolveMinPoolSize(DatabaseEntry? db) => db?.MinPoolSize ?? MinPoolSize;
 
     public TimeSpan ResolveServerLifetime(DatabaseEntry? db) =>
-        db?.ServerLifetime is { } seconds ? ValueParser.ToTimeSpan(seconds) : ServerLifetime;
+        db?.ServerLifetime is { } seconds and > 0 ? ValueParser.ToTimeSpan(seconds) : ServerLifetime;
 
     public TimeSpan ResolveQueryWaitTimeout(DatabaseEntry? db, UserEntry? user) =>
         (user?.QueryWaitTimeout ?? db?.QueryWaitTimeout) is { } seconds ? ValueParser.ToTimeSpan(seconds) : QueryWaitTimeout;

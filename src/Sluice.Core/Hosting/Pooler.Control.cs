@@ -112,11 +112,11 @@ public sealed partial class Pooler
     /// <summary>KILL_CLIENT id: disconnects one client (its server is closed if it was mid-transaction).</summary>
     public bool KillClient(long id)
     {
-        if (!_clients.TryGetValue(id, out var client))
+        if (!_clients.TryGetValue(id, out var client) || client.IsDisconnecting)
         {
             return false;
         }
-        client.Disconnect("client killed by admin", SqlState.AdminShutdown);
+        client.Disconnect("admin forced disconnect", SqlState.AdminShutdown);
         return true;
     }
 

@@ -238,7 +238,7 @@ internal sealed partial class ClientConnection
         // Hand it straight back: the client has not asked for anything yet.
         if (server.TryUnlink(this, out _))
         {
-            pool.Release(server);
+            pool.Release(server, unused: true);
         }
         else
         {

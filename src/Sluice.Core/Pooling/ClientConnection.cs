@@ -16,8 +16,6 @@ namespace Sluice.Pooling;
 /// </summary>
 internal sealed partial class ClientConnection
 {
-    private static long s_nextId;
-
     private readonly Socket _socket;
     private Connection _connection;
     private volatile ClientState _state = ClientState.Login;
@@ -40,7 +38,7 @@ internal sealed partial class ClientConnection
         _socket = socket;
         _connection = new SocketConnection(socket);
         IsUnixSocket = isUnixSocket;
-        Id = Interlocked.Increment(ref s_nextId);
+        Id = SocketIds.Next();
         ConnectTimestamp = pooler.Time.GetTimestamp();
         // Kept as the object, formatted only when a log line or SHOW needs it: most logins never print it.
         _remoteEndPoint = isUnixSocket ? null : socket.RemoteEndPoint;
@@ -191,6 +189,7 @@ internal sealed partial class ClientConnection
                 var terminate = false;
                 var refCount = 0;
                 var anyNamed = false;
+                _batchKindCount = 0;
                 while (pos < filled)
                 {
                     if (skip > 0)
@@ -237,6 +236,7 @@ internal sealed partial class ClientConnection
                             return;
                         default:
                             FrontendBatch.Observe(code, ref syncs, ref unsyncedTail);
+                            NoteBatchKind(code);
                             break;
                     }
                     if (terminate)
@@ -593,6 +593,9 @@ internal sealed partial class ClientConnection
             Disconnect(reason, SqlState.ConnectionFailure);
         }
     }
+
+    /// <summary>True once <see cref="Disconnect"/> ran: the loop has not cleaned up yet, but the client is gone for SHOW and KILL_CLIENT.</summary>
+    public bool IsDisconnecting => Volatile.Read(ref _closed) != 0;
 
     /// <summary>
     /// The single exit of a client connection: sends a FATAL error when <paramref name="sqlState"/> is given,

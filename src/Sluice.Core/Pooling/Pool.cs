@@ -308,8 +308,12 @@ internal sealed class Pool
         }
     }
 
-    /// <summary>Returns a clean, unlinked server: to the longest-waiting client, else to the idle list.</summary>
-    public void Release(ServerConnection server)
+    /// <summary>
+    /// Returns a clean, unlinked server: to the longest-waiting client, else to the idle list.
+    /// <paramref name="unused"/> (a new server, or one only borrowed for a login's welcome) spares it the lifetime
+    /// check, so server_lifetime = 0 still serves one client.
+    /// </summary>
+    public void Release(ServerConnection server, bool unused = false)
     {
         ClientConnection? next = null;
         string? closeReason = null;
@@ -319,7 +323,7 @@ internal sealed class Pool
             {
                 return;
             }
-            if (IsPastLifetime(server, Pooler.Time.GetTimestamp()))
+            if (!unused && IsPastLifetime(server, Pooler.Time.GetTimestamp()))
             {
                 closeReason = "server lifetime over";
             }
@@ -443,8 +447,9 @@ internal sealed class Pool
         _userServers.Release();
     }
 
+    /// <summary>server_lifetime = 0 makes every server single-use, as in PgBouncer: it is closed when released.</summary>
     private bool IsPastLifetime(ServerConnection server, long now) =>
-        Settings.ServerLifetime > TimeSpan.Zero && Pooler.Time.GetElapsedTime(server.ConnectTimestamp, now) >= Settings.ServerLifetime;
+        Pooler.Time.GetElapsedTime(server.ConnectTimestamp, now) >= Settings.ServerLifetime;
 
     /// <summary>
     /// Periodic upkeep (the janitor, about once a second): query_wait_timeout, the reserve pool,
@@ -543,7 +548,7 @@ internal sealed class Pool
             _servers.Add(server);
             _loginFailedAt = 0;
         }
-        Release(server);
+        Release(server, unused: true);
     }
 
     /// <summary>

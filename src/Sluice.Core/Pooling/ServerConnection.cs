@@ -15,8 +15,6 @@ namespace Sluice.Pooling;
 /// </summary>
 internal sealed partial class ServerConnection
 {
-    private static long s_nextId;
-
     private readonly Socket _socket;
     private Connection _connection;
     private readonly object _stateLock = new();
@@ -24,6 +22,9 @@ internal sealed partial class ServerConnection
     private volatile ClientConnection? _client;
     private int _pendingSyncs;            // Query/Sync/FunctionCall sent whose ReadyForQuery has not come back
     private bool _unsynced;               // extended-protocol messages sent after the last Sync
+    private readonly SyncKindQueue _sentKinds = new();   // the order of those, with CopyDone/CopyFail marks
+    private bool _copyIn;                 // the server is in COPY FROM STDIN (CopyInResponse seen)
+    private bool _copyStartedByQuery;     // ... started by a simple Query, whose ReadyForQuery is still due
     private TransactionStatus _status = TransactionStatus.Idle;
     private int _closed;
     private long _queryStart;             // timestamp of the oldest query awaiting its ReadyForQuery
@@ -37,7 +38,7 @@ internal sealed partial class ServerConnection
         Pool = pool;
         _socket = socket;
         _connection = new SocketConnection(socket);
-        Id = Interlocked.Increment(ref s_nextId);
+        Id = SocketIds.Next();
         Peer = $"S-{Id}: {peer}";
         Parameters = pool.Pooler.Tracked.NewValues();
         Generation = pool.Generation;
@@ -85,6 +86,8 @@ internal sealed partial class ServerConnection
             _client = client;
             _pendingSyncs = 0;
             _unsynced = false;
+            _sentKinds.Clear();
+            _copyIn = false;
             _state = ServerState.Active;
         }
     }
@@ -135,6 +138,10 @@ internal sealed partial class ServerConnection
                 }
             }
             _pendingSyncs += syncs;
+            foreach (var kind in client.BatchKinds)
+            {
+                _sentKinds.Push(kind);
+            }
             if (syncs > 0)
             {
                 _unsynced = unsyncedTail;
@@ -396,6 +403,10 @@ internal sealed partial class ServerConnection
 
                     if (state == ServerState.Active)
                     {
+                        if (code is BackendCode.CopyInResponse or BackendCode.CopyBothResponse or BackendCode.CommandComplete or BackendCode.ErrorResponse)
+                        {
+                            TrackCopyIn(code);
+                        }
                         if (TracksStatements)
                         {
                             var action = TrackReply(code, buffer.AsSpan(pos, Math.Min(size, filled - pos)));
@@ -495,6 +506,27 @@ internal sealed partial class ServerConnection
         OnReadLoopEnded(closeReason ?? "closed");
     }
 
+    /// <summary>
+    /// Follows COPY FROM STDIN: PostgreSQL drops the Syncs it reads during the copy, so when the copy ends
+    /// (CommandComplete or ErrorResponse) those no longer wait for a ReadyForQuery, as in PgBouncer.
+    /// </summary>
+    private void TrackCopyIn(byte code)
+    {
+        lock (_stateLock)
+        {
+            if (code is BackendCode.CopyInResponse or BackendCode.CopyBothResponse)
+            {
+                _copyIn = true;
+                _copyStartedByQuery = _sentKinds.Peek() == SyncKindQueue.Query;
+            }
+            else if (_copyIn)
+            {
+                _copyIn = false;
+                _pendingSyncs = Math.Max(0, _pendingSyncs - _sentKinds.DropSyncsSentDuringCopy(keepHead: _copyStartedByQuery));
+            }
+        }
+    }
+
     private void OnReadLoopEnded(string reason)
     {
         var client = _client;
@@ -554,6 +586,7 @@ internal sealed partial class ServerConnection
             {
                 _pendingSyncs--;
             }
+            _sentKinds.PopAnswered();
             _status = status;
             queryStart = _queryStart;
             xactStart = _xactStart;

@@ -58,6 +58,16 @@ internal sealed class PoolStats
         Interlocked.Add(ref _xactTimeUs, xactUs);
     }
 
+    /// <summary>
+    /// A console session's first command: PgBouncer starts an admin client's query and transaction clocks there
+    /// and, with no server to answer ReadyForQuery, never stops them, so each session counts once and adds no time.
+    /// </summary>
+    public void AddConsoleSession()
+    {
+        Interlocked.Increment(ref _queryCount);
+        Interlocked.Increment(ref _xactCount);
+    }
+
     public void AddReceived(long bytes) => Interlocked.Add(ref _bytesReceived, bytes);
 
     public void AddSent(long bytes) => Interlocked.Add(ref _bytesSent, bytes);
