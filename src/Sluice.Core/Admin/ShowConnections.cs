@@ -58,13 +58,13 @@ internal static class ShowConnections
         string Type, string User, string Database, string State, string SocketState,
         string? Addr, int? Port, string? LocalAddr, int? LocalPort,
         DateTimeOffset ConnectTime, DateTimeOffset RequestTime, long WaitUs,
-        string Ptr, string Link, int RemotePid, string Tls, string ApplicationName, long Id)
+        string Ptr, string Link, int RemotePid, string Tls, string ApplicationName, long Id, string Replication = "none")
     {
         public object?[] Values(bool sockets)
         {
             object?[] values =
             [
-                Type, User, Database, "none", sockets ? SocketState : State, Addr, Port, LocalAddr, LocalPort,
+                Type, User, Database, Replication, sockets ? SocketState : State, Addr, Port, LocalAddr, LocalPort,
                 AdminFormat.Timestamp(ConnectTime), AdminFormat.Timestamp(RequestTime),
                 (int)Math.Min(int.MaxValue, WaitUs / 1_000_000), (int)(WaitUs % 1_000_000),
                 0, Ptr, Link, RemotePid, Tls, ApplicationName, 0, (int)Id,
@@ -158,7 +158,8 @@ internal static class ShowConnections
                 "C", user ?? "(nouser)", database ?? "(nodb)", shown, socket,
                 addr, port, isUnix ? "unix" : listenAddr, isUnix ? config.ListenPort : listenPort,
                 connect, request, waitUs,
-                ClientPtr(client.Id), server is null ? "" : ServerPtr(server.Id), 0, TlsInfo(client.Connection), appName, client.Id)));
+                ClientPtr(client.Id), server is null ? "" : ServerPtr(server.Id), 0, TlsInfo(client.Connection), appName, client.Id,
+                client.Replication.ShowName())));
         }
 
         foreach (var session in ctx.State.Consoles.Values)
@@ -236,7 +237,8 @@ internal static class ShowConnections
                 rows.Add(new Row(
                     "S", pool.Key.User, pool.Key.Database, shown, socket,
                     addr, port, localAddr, localPort, connect, request, 0,
-                    ServerPtr(server.Id), client is null ? "" : ClientPtr(client.Id), server.BackendProcessId, TlsInfo(server.Connection), appName, server.Id));
+                    ServerPtr(server.Id), client is null ? "" : ClientPtr(client.Id), server.BackendProcessId, TlsInfo(server.Connection), appName, server.Id,
+                    server.Replication.ShowName()));
             }
         }
         return rows;

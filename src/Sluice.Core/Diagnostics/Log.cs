@@ -24,8 +24,8 @@ internal static partial class Log
     public static partial void ClientLoginAttempt(ILogger logger, string peer, string database, string user);
 
     /// <summary>PgBouncer's line: <c>tls=no</c>, or the protocol and cipher as in SHOW CLIENTS.</summary>
-    [LoggerMessage(EventIds.ClientLogin, LogLevel.Information, "{Peer} login attempt: db={Database} user={User} tls={Tls} replication=no")]
-    public static partial void ClientLogin(ILogger logger, string peer, string database, string user, string tls);
+    [LoggerMessage(EventIds.ClientLogin, LogLevel.Information, "{Peer} login attempt: db={Database} user={User} tls={Tls} replication={Replication}")]
+    public static partial void ClientLogin(ILogger logger, string peer, string database, string user, string tls, string replication);
 
     [LoggerMessage(EventIds.ClientClosing, LogLevel.Information, "{Peer} closing because: {Reason} (age={AgeSeconds}s)")]
     public static partial void ClientClosing(ILogger logger, string peer, string reason, long ageSeconds);

@@ -36,7 +36,8 @@ internal sealed partial class ClientConnection
         if (method == AuthType.Hba)
         {
             // auth_type = hba: the first matching rule of auth_hba_file decides the method, as in pg_hba.conf.
-            var rule = Pooler.Hba.Match(IsUnixSocket, _connection.IsTls, databaseName ?? database?.Name ?? "", user, RemoteAddress());
+            var rule = Pooler.Hba.Match(IsUnixSocket, _connection.IsTls, databaseName ?? database?.Name ?? "", user, RemoteAddress(),
+                isReplication: Replication == ReplicationMode.Physical);   // logical walsenders match database rules, as in PostgreSQL
             switch (rule?.Method)
             {
                 case null:

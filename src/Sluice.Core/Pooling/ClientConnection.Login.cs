@@ -154,7 +154,11 @@ internal sealed partial class ClientConnection
         pool.Stats.AddClientLogin();
         if (config.LogConnections)
         {
-            Log.ClientLogin(Pooler.Logger, Peer, database, user, (_connection as TlsConnection)?.Description ?? "no");
+            Log.ClientLogin(Pooler.Logger, Peer, database, user, (_connection as TlsConnection)?.Description ?? "no", Replication.StartupValue());
+        }
+        if (Replication != ReplicationMode.None)
+        {
+            return await FinishReplicationLoginAsync(pool, startup, reader, authResult.PendingReply, unsupportedProtocolOptions, token).ConfigureAwait(false);
         }
 
         // The welcome carries the server's parameters, so a pool that never logged in opens a server first.
@@ -250,6 +254,8 @@ internal sealed partial class ClientConnection
     private bool CheckStartupParameters(StartupPacket startup, PoolerConfig config, ref List<string>? unsupportedProtocolOptions, out string? error)
     {
         error = null;
+        // Known first: a replication client's options go to its own server verbatim, whatever they set.
+        Replication = ReplicationModes.Parse(startup["replication"]);
         foreach (var (key, value) in startup.Parameters)
         {
             switch (key)
@@ -258,10 +264,11 @@ internal sealed partial class ClientConnection
                 case "database":
                 case "application_name":
                 case "options" when string.IsNullOrWhiteSpace(value):
-                    continue;
                 case "replication":
-                    error = "replication connections are not supported";
-                    return false;
+                    continue;
+                case "options" when Replication != ReplicationMode.None:
+                    ReplicationOptions = value;
+                    continue;
             }
             if (key.StartsWith("_pq_.", StringComparison.Ordinal))
             {
@@ -318,7 +325,8 @@ internal sealed partial class ClientConnection
         Parameters[index] = $"{name} - {RemoteDescription}";
     }
 
-    private async Task SendWelcomeAsync(Pool pool, ReadOnlyMemory<byte> authReply, List<string>? unsupportedProtocolOptions, int requestedMinor, CancellationToken token)
+    private async Task SendWelcomeAsync(Pool pool, ReadOnlyMemory<byte> authReply, List<string>? unsupportedProtocolOptions, int requestedMinor, CancellationToken token,
+        WelcomeParameters? welcome = null)
     {
         var b = new MessageBuilder(512);
         b.WriteBytes(authReply.Span);
@@ -327,7 +335,7 @@ internal sealed partial class ClientConnection
             BackendMessages.WriteNegotiateProtocolVersion(b, 0, unsupportedProtocolOptions ?? []);
         }
         b.WriteBytes(Pregenerated.AuthenticationOk);
-        pool.Welcome(Pooler.Tracked)?.Write(b, Parameters);
+        (welcome ?? pool.Welcome(Pooler.Tracked))?.Write(b, Parameters);
         BackendMessages.WriteBackendKeyData(b, CancelProcessId, CancelSecretKey);
         if (Pooler.Config.LoginNotifyMessage is { Length: > 0 } notice)
         {

@@ -104,7 +104,7 @@ internal sealed partial class ClientConnection
                 return;
             }
             counted = true;
-            _state = ClientState.Idle;
+            _state = _server is null ? ClientState.Idle : ClientState.Active;   // a replication client has its server from login on
             LastActivityTimestamp = Pooler.Time.GetTimestamp();   // client_idle_timeout counts from login
             await ForwardLoopAsync(leftover).ConfigureAwait(false);
         }
@@ -673,6 +673,11 @@ internal sealed partial class ClientConnection
     /// <summary>A leaving client never hands a dirty server to the next one: clean ones are reset or released, others closed.</summary>
     private void ReturnOrCloseServer(ServerConnection server)
     {
+        if (server.Replication != ReplicationMode.None)
+        {
+            CloseReplicationServer(server);
+            return;
+        }
         var clean = server.TryUnlink(this, out var wasLinked);
         if (!wasLinked)
         {

@@ -11,7 +11,7 @@ namespace Sluice.Pooling;
 /// The servers of one (database, user) pair and the clients waiting for them. One pool serves every core:
 /// a short lock guards its lists, and a released server goes straight to the longest-waiting client.
 /// </summary>
-internal sealed class Pool
+internal sealed partial class Pool
 {
     private readonly object _lock = new();
     private readonly List<ServerConnection> _idle = [];
@@ -94,7 +94,7 @@ internal sealed class Pool
         {
             lock (_lock)
             {
-                return _waiters.Count;
+                return _waiters.Count + _replicationWaiters.Count;
             }
         }
     }
@@ -299,11 +299,12 @@ internal sealed class Pool
     {
         lock (_lock)
         {
-            if (!client.IsQueuedIn(_waiters))
+            var queue = client.IsQueuedIn(_waiters) ? _waiters : client.IsQueuedIn(_replicationWaiters) ? _replicationWaiters : null;
+            if (queue is null)
             {
                 return false;
             }
-            _waiters.Remove(client.WaitNode);
+            queue.Remove(client.WaitNode);
             return true;
         }
     }
@@ -335,6 +336,10 @@ internal sealed class Pool
             {
                 closeReason = "pause mode";
             }
+            else if (_waiters.First is null && ShouldEvictForReplication())
+            {
+                closeReason = "evicted";
+            }
             else if (_waiters.First is { } node)
             {
                 _waiters.RemoveFirst();
@@ -361,6 +366,10 @@ internal sealed class Pool
         lock (_lock)
         {
             _total--;
+            if (server.Replication != ReplicationMode.None)
+            {
+                _replicationServers--;
+            }
             _idle.Remove(server);
             _servers.Remove(server);
             ReleaseSharedSlots();
@@ -399,6 +408,7 @@ internal sealed class Pool
 
     private void LaunchConnectsIfNeeded()
     {
+        LaunchReplicationConnects();
         while (!_paused && _waiters.Count > _connecting && !InLoginRetryWindow() && TryTakeServerSlot())
         {
             LaunchConnect();
@@ -457,6 +467,7 @@ internal sealed class Pool
     /// </summary>
     public void Maintain(long now)
     {
+        EvictIdleForReplication();
         var settings = Settings;
         List<ClientConnection>? expired = null;
         List<ServerConnection>? retired = null;
@@ -566,7 +577,7 @@ internal sealed class Pool
             _loginFailedAt = Pooler.Time.GetTimestamp();
             _loginError = error;
             // Clients keep waiting if a working server of this pool can still serve them; one that RECONNECT
-            // condemned does not count, it is closed as soon as its client lets it go.
+            // condemned does not count (it is closed as soon as its client lets it go), nor does a replication one.
             if (!refused || HasServerOfCurrentGeneration())
             {
                 return;
@@ -588,7 +599,7 @@ internal sealed class Pool
     {
         foreach (var server in _servers)
         {
-            if (server.Generation == _generation)
+            if (server.Generation == _generation && server.Replication == ReplicationMode.None)
             {
                 return true;
             }
@@ -601,12 +612,12 @@ internal sealed class Pool
     /// last host that worked (disable). A host that cannot be reached is skipped, not fatal: the next one is
     /// tried, and only when every host failed do the waiting clients get the error.
     /// </summary>
-    private async Task<ServerConnection> ConnectToAnyHostAsync()
+    private async Task<ServerConnection> ConnectToAnyHostAsync(ClientConnection? replicationFor = null)
     {
         var hosts = Database.Hosts;
         if (hosts.Count <= 1)
         {
-            return await ServerConnection.ConnectAsync(this, hosts.Count == 0 ? null : hosts[0]).ConfigureAwait(false);
+            return await ServerConnection.ConnectAsync(this, hosts.Count == 0 ? null : hosts[0], replicationFor).ConfigureAwait(false);
         }
         var roundRobin = !string.Equals(Database.LoadBalanceHosts, "disable", StringComparison.OrdinalIgnoreCase);
         var start = roundRobin ? (int)((uint)Interlocked.Increment(ref _hostCursor) % (uint)hosts.Count) : Volatile.Read(ref _hostCursor) % hosts.Count;
@@ -616,7 +627,7 @@ internal sealed class Pool
             var index = (start + attempt) % hosts.Count;
             try
             {
-                var server = await ServerConnection.ConnectAsync(this, hosts[index]).ConfigureAwait(false);
+                var server = await ServerConnection.ConnectAsync(this, hosts[index], replicationFor).ConfigureAwait(false);
                 if (!roundRobin)
                 {
                     Volatile.Write(ref _hostCursor, index);

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Sluice.Auth;
+using Sluice.Config;
 using Sluice.Protocol;
 using Sluice.Transport;
 
@@ -10,8 +11,11 @@ namespace Sluice.Pooling;
 
 internal sealed partial class ServerConnection
 {
-    /// <summary>Opens a connection to the pool's database and logs in as the pool's user.</summary>
-    public static async Task<ServerConnection> ConnectAsync(Pool pool, string? host)
+    /// <summary>
+    /// Opens a connection to the pool's database and logs in as the pool's user; with <paramref name="replicationFor"/>,
+    /// a walsender for that client alone.
+    /// </summary>
+    public static async Task<ServerConnection> ConnectAsync(Pool pool, string? host, ClientConnection? replicationFor = null)
     {
         var pooler = pool.Pooler;
         var config = pooler.Config;
@@ -24,15 +28,18 @@ internal sealed partial class ServerConnection
         EndPoint endPoint;
         try
         {
-            (socket, peer, endPoint) = await OpenSocketAsync(host, port, config.UnixSocketDir, token).ConfigureAwait(false);
+            (socket, peer, endPoint) = await OpenSocketAsync(host, port, config, token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException)
         {
             var what = e is OperationCanceledException ? "connect timeout" : e.Message;
             throw new ServerLoginException(new ErrorFields("FATAL", SqlState.ConnectionFailure, $"server connection failed: {what}"));
         }
-        socket.ConfigureTcp(config);
-        var server = new ServerConnection(pool, socket, $"{pool.Key}@{peer}") { ConnectEndPoint = endPoint };
+        var server = new ServerConnection(pool, socket, $"{pool.Key}@{peer}")
+        {
+            ConnectEndPoint = endPoint,
+            Replication = replicationFor?.Replication ?? ReplicationMode.None,
+        };
         try
         {
             // server_tls_sslmode: SSLRequest and TLS handshake before the StartupMessage (Transport/TlsHandshake.cs).
@@ -40,7 +47,7 @@ internal sealed partial class ServerConnection
             {
                 server._connection = tls;
             }
-            await server.LoginAsync(token).ConfigureAwait(false);
+            await server.LoginAsync(token, replicationFor).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -52,7 +59,7 @@ internal sealed partial class ServerConnection
             var what = e is OperationCanceledException ? "server login timeout" : "server login failed: " + e.Message;
             throw new ServerLoginException(new ErrorFields("FATAL", SqlState.ConnectionFailure, what));
         }
-        if (pool.Settings.Mode != Config.PoolMode.Session && config.MaxPreparedStatements > 0)
+        if (pool.Settings.Mode != Config.PoolMode.Session && config.MaxPreparedStatements > 0 && replicationFor is null)
         {
             server.EnableStatementTracking();
         }
@@ -60,8 +67,9 @@ internal sealed partial class ServerConnection
         return server;
     }
 
-    private static async Task<(Socket Socket, string Peer, EndPoint EndPoint)> OpenSocketAsync(string? host, int port, string unixSocketDir, CancellationToken token)
+    private static async Task<(Socket Socket, string Peer, EndPoint EndPoint)> OpenSocketAsync(string? host, int port, PoolerConfig config, CancellationToken token)
     {
+        var unixSocketDir = config.UnixSocketDir;
         if (string.IsNullOrEmpty(host) || host.StartsWith('/') || host.StartsWith('@'))
         {
             var dir = string.IsNullOrEmpty(host) ? (string.IsNullOrEmpty(unixSocketDir) ? "/tmp" : unixSocketDir) : host;
@@ -87,6 +95,10 @@ internal sealed partial class ServerConnection
             var tcp = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             try
             {
+                // Before connect: a receive buffer shrunk (tcp_socket_buffer) after the handshake keeps the window
+                // scale agreed for the default size, and a sender with a backlog then stalls on a window that never
+                // reopens (a walsender streaming WAL did, for good).
+                tcp.ConfigureTcp(config);
                 var ipEndPoint = new IPEndPoint(address, port);
                 await tcp.ConnectAsync(ipEndPoint, token).ConfigureAwait(false);
                 return (tcp, address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]:{port}" : $"{address}:{port}", ipEndPoint);
@@ -105,7 +117,7 @@ internal sealed partial class ServerConnection
         throw last ?? new SocketException((int)SocketError.HostNotFound);
     }
 
-    private async Task LoginAsync(CancellationToken token)
+    private async Task LoginAsync(CancellationToken token, ClientConnection? replicationFor)
     {
         var pool = Pool;
         var db = pool.Database;
@@ -118,6 +130,10 @@ internal sealed partial class ServerConnection
         AddIfSet(startup, "datestyle", db.DateStyle);
         AddIfSet(startup, "timezone", db.TimeZone);
         AddIfSet(startup, "application_name", db.ApplicationName);
+        if (replicationFor is not null)
+        {
+            AddReplicationParameters(startup, replicationFor);
+        }
 
         var b = new MessageBuilder();
         FrontendMessages.WriteStartup(b, startup);
@@ -147,6 +163,8 @@ internal sealed partial class ServerConnection
                     BackendProcessId = BinaryPrimitives.ReadInt32BigEndian(body);
                     BackendSecretKey = BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(4));
                     break;
+                case BackendCode.ErrorResponse when Replication != ReplicationMode.None:
+                    throw ReplicationLoginFailed(ErrorFields.Parse(body));
                 case BackendCode.ErrorResponse:
                     throw RefusedByServer(ErrorFields.Parse(body));
                 case BackendCode.NoticeResponse:

@@ -283,6 +283,7 @@ internal sealed partial class ServerConnection
         {
             return;
         }
+        reason = ReplicationCloseReason(reason);
         TaskCompletionSource<ErrorFields?>? internalQuery;
         lock (_stateLock)
         {
