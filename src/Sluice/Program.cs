@@ -84,8 +84,8 @@ if (commandLine.Daemon && !Daemon.IsChild)
     return Daemon.Detach(args, config.Pidfile!);
 }
 
-var verbose = Math.Max(config.Verbose, commandLine.Verbose);
-var level = verbose switch { 0 => LogLevel.Information, 1 => LogLevel.Debug, _ => LogLevel.Trace };
+// The config's verbose is applied by Configure below and again on every reload.
+var level = TextLoggerProvider.LevelForVerbose(commandLine.Verbose);
 using var logProvider = new TextLoggerProvider(level, writeToStderr: !commandLine.Quiet && !commandLine.Daemon, null);
 logProvider.Configure(config);
 using var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(logProvider));

@@ -69,7 +69,7 @@ public static class SettingSupport
         ["pool_idle_timeout"] = (A, "empty pools are kept"),
         ["pool_mode"] = (I, "session, transaction, statement; per database and per user too"),
         ["query_timeout"] = (I, "janitor closes the server, client gets \"query timeout\""),
-        ["query_wait_notify"] = (A, "no NOTICE is sent to queued clients yet"),
+        ["query_wait_notify"] = (I, "NOTICE to a client queued longer than this, once per wait"),
         ["query_wait_timeout"] = (I, "queued clients are disconnected with \"query_wait_timeout\""),
         ["reserve_pool_size"] = (I, "extra servers after reserve_pool_timeout"),
         ["reserve_pool_timeout"] = (I, "see reserve_pool_size"),

@@ -31,6 +31,7 @@ public sealed class TextLoggerProvider : ILoggerProvider
     public TextLoggerProvider(LogLevel minimumLevel, bool writeToStderr, string? logFile, TimeProvider? time = null)
     {
         MinimumLevel = minimumLevel;
+        _commandLineLevel = minimumLevel;
         _stderr = writeToStderr;
         _time = time ?? TimeProvider.System;
         ReopenFile(logFile);
@@ -39,6 +40,12 @@ public sealed class TextLoggerProvider : ILoggerProvider
     }
 
     public LogLevel MinimumLevel { get; set; }
+
+    /// <summary>What -v on the command line asked for: a config's lower verbose cannot take it back.</summary>
+    private readonly LogLevel _commandLineLevel;
+
+    /// <summary>PgBouncer's verbose: 0 logs info and up, 1 adds debug lines, 2 and more add noise.</summary>
+    public static LogLevel LevelForVerbose(int verbose) => verbose switch { <= 0 => LogLevel.Information, 1 => LogLevel.Debug, _ => LogLevel.Trace };
 
     /// <summary>Applies the log settings of a (re)loaded config: file reopened (logrotate), syslog, format.</summary>
     public void Configure(Config.PoolerConfig config)
@@ -51,6 +58,9 @@ public sealed class TextLoggerProvider : ILoggerProvider
             old?.Dispose();
         }
         _json = config.LogFormat == "json";
+        // verbose can be changed while running (SET verbose on the console, RELOAD).
+        var configured = LevelForVerbose(config.Verbose);
+        MinimumLevel = configured < _commandLineLevel ? configured : _commandLineLevel;
         // Last, so that a file that cannot be opened is reported in the configured format and to syslog.
         ReopenFile(config.Logfile);
     }

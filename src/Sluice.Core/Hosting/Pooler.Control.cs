@@ -18,7 +18,7 @@ public sealed partial class Pooler
 
     public bool IsPaused => _pausedAll;
 
-    public bool IsShuttingDown => _stopping;
+    public bool IsShuttingDown => _stopping || IsDraining;
 
     internal bool IsDisabled(string database) => _disabled.ContainsKey(database);
 
@@ -130,7 +130,11 @@ public sealed partial class Pooler
     }
 
     /// <summary>Asks the host to stop (SHUTDOWN command). The host then calls <see cref="ShutdownAsync"/>.</summary>
-    public void RequestShutdown(ShutdownMode mode) => _shutdown.TrySetResult(mode);
+    public void RequestShutdown(ShutdownMode mode)
+    {
+        BeginDrain(mode);
+        _shutdown.TrySetResult(mode);
+    }
 
     /// <summary>
     /// Stops per <paramref name="mode"/>: waits for clients (SIGTERM) or servers (SIGINT) first, then closes
@@ -143,16 +147,14 @@ public sealed partial class Pooler
             switch (mode)
             {
                 case ShutdownMode.WaitForClients:
-                    _stopping = true;
-                    StopListening();
+                    BeginDrain(mode);
                     while (!_clients.IsEmpty)
                     {
                         await Task.Delay(PollInterval, Time, cancellationToken).ConfigureAwait(false);
                     }
                     break;
                 case ShutdownMode.WaitForServers:
-                    _stopping = true;
-                    StopListening();
+                    BeginDrain(mode);
                     await PauseAsync(null, cancellationToken).ConfigureAwait(false);
                     break;
             }

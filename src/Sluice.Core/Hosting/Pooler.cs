@@ -204,7 +204,7 @@ public sealed partial class Pooler : IAsyncDisposable
 
     internal bool TryAdmitClient(ClientConnection client)
     {
-        if (_stopping)
+        if (_stopping || IsDraining)
         {
             return false;
         }

@@ -39,9 +39,11 @@ internal sealed class Janitor : IDisposable
         try
         {
             var now = _pooler.Time.GetTimestamp();
+            var waitNotify = _pooler.Config.QueryWaitNotify;
             foreach (var pool in _pooler.Pools.All)
             {
                 pool.Maintain(now);
+                pool.NotifyLongWaiters(now, waitNotify);
             }
             foreach (var client in _pooler.Clients)
             {

@@ -109,6 +109,11 @@ internal sealed partial class ClientConnection
 
         if (!Pooler.TryAdmitClient(this))
         {
+            if (Pooler.IsShuttingDown)
+            {
+                Disconnect("pooler is shutting down", SqlState.ProtocolViolation);
+                return null;
+            }
             Disconnect("no more connections allowed (max_client_conn)", SqlState.TooManyConnections);
             return null;
         }
@@ -263,11 +268,17 @@ internal sealed partial class ClientConnection
                 case "user":
                 case "database":
                 case "application_name":
-                case "options" when string.IsNullOrWhiteSpace(value):
+                    continue;
                 case "replication":
                     continue;
                 case "options" when Replication != ReplicationMode.None:
                     ReplicationOptions = value;
+                    continue;
+                case "options":
+                    if (!CheckStartupOptions(value, config, out error))
+                    {
+                        return false;
+                    }
                     continue;
             }
             if (key.StartsWith("_pq_.", StringComparison.Ordinal))
@@ -276,10 +287,6 @@ internal sealed partial class ClientConnection
                 continue;
             }
             if (Pooler.Tracked.IndexOf(key) >= 0 || Contains(config.IgnoreStartupParameters, key))
-            {
-                continue;
-            }
-            if (key == "options" && Contains(config.IgnoreStartupParameters, "options"))
             {
                 continue;
             }
@@ -307,6 +314,11 @@ internal sealed partial class ClientConnection
         var values = pool.Welcome(tracked) is { } welcome ? (string?[])welcome.ServerValues.Clone() : tracked.NewValues();
         foreach (var (name, value) in startup.Parameters)
         {
+            if (name == "options")
+            {
+                ApplyStartupOptions(values);
+                continue;
+            }
             var index = tracked.IndexOf(name);
             if (index >= 0)
             {

@@ -518,14 +518,35 @@ internal sealed partial class ClientConnection
         {
             return true;
         }
-        var error = await server.RunInternalQueryAsync(sql.ToString()).ConfigureAwait(false);
+        var text = sql.ToString();
+        Log.VarcacheApply(Pooler.Logger, server.Peer, text);
+        var error = await server.RunInternalQueryAsync(text).ConfigureAwait(false);
         if (error is not null)
         {
             server.Close("invalid server parameter: " + error.Value.Message);
             return false;
         }
+        TakeCanonicalParameters(server);
         server.ReturnToClient(this);
         return true;
+    }
+
+    /// <summary>
+    /// After a SET the server holds the value in its own spelling ("ISO" becomes "ISO, MDY") and may not report
+    /// it when nothing changed; the client takes that spelling so the next sync does not SET the same thing again.
+    /// </summary>
+    private void TakeCanonicalParameters(ServerConnection server)
+    {
+        var names = Pooler.Tracked.Names;
+        var serverValues = server.Parameters;
+        for (var i = 0; i < names.Length; i++)
+        {
+            if (Parameters[i] is { } clientValue && serverValues[i] is { } serverValue && !string.Equals(clientValue, serverValue, StringComparison.Ordinal))
+            {
+                Log.VarcacheSetCanonical(Pooler.Logger, Peer, names[i], clientValue, serverValue);
+                Parameters[i] = serverValue;
+            }
+        }
     }
 
     private static string QuoteLiteral(string value) => "'" + value.Replace("'", "''").Replace("\\", "\\\\") + "'";

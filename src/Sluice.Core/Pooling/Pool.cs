@@ -273,6 +273,10 @@ internal sealed partial class Pool
     /// </summary>
     public ValueTask<ServerConnection> AcquireAsync(ClientConnection client)
     {
+        if (Pooler.RefusesNewTransactions)
+        {
+            return ValueTask.FromException<ServerConnection>(new ServerLoginException(new ErrorFields("FATAL", SqlState.ProtocolViolation, Hosting.Pooler.ServerShuttingDown)));
+        }
         lock (_lock)
         {
             if (!_paused && _waiters.Count == 0 && TryTakeIdle(out var server))
@@ -612,6 +616,8 @@ internal sealed partial class Pool
     /// last host that worked (disable). A host that cannot be reached is skipped, not fatal: the next one is
     /// tried, and only when every host failed do the waiting clients get the error.
     /// </summary>
+    private readonly SemaphoreSlim _stickyHostGate = new(1, 1);
+
     private async Task<ServerConnection> ConnectToAnyHostAsync(ClientConnection? replicationFor = null)
     {
         var hosts = Database.Hosts;
@@ -620,6 +626,25 @@ internal sealed partial class Pool
             return await ServerConnection.ConnectAsync(this, hosts.Count == 0 ? null : hosts[0], replicationFor).ConfigureAwait(false);
         }
         var roundRobin = !string.Equals(Database.LoadBalanceHosts, "disable", StringComparison.OrdinalIgnoreCase);
+        if (roundRobin)
+        {
+            return await ConnectToHostsAsync(hosts, roundRobin, replicationFor).ConfigureAwait(false);
+        }
+        // disable: one attempt at a time, as PgBouncer makes them, so that only the first finds a dead host
+        // and the ones after it start on the host that worked.
+        await _stickyHostGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            return await ConnectToHostsAsync(hosts, roundRobin, replicationFor).ConfigureAwait(false);
+        }
+        finally
+        {
+            _stickyHostGate.Release();
+        }
+    }
+
+    private async Task<ServerConnection> ConnectToHostsAsync(IReadOnlyList<string> hosts, bool roundRobin, ClientConnection? replicationFor)
+    {
         var start = roundRobin ? (int)((uint)Interlocked.Increment(ref _hostCursor) % (uint)hosts.Count) : Volatile.Read(ref _hostCursor) % hosts.Count;
         ServerLoginException? last = null;
         for (var attempt = 0; attempt < hosts.Count; attempt++)

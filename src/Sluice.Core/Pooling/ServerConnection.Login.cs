@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using Sluice.Auth;
 using Sluice.Config;
+using Sluice.Diagnostics;
 using Sluice.Protocol;
 using Sluice.Transport;
 
@@ -30,6 +31,12 @@ internal sealed partial class ServerConnection
         {
             (socket, peer, endPoint) = await OpenSocketAsync(host, port, config, token).ConfigureAwait(false);
         }
+        catch (SocketException e) when (IsLookupFailure(e))
+        {
+            // PgBouncer logs the server slot it had made for the attempt as closed, with this reason.
+            Log.ServerClosing(pooler.Logger, $"S-?: {pool.Key}@{host}:{port}", DnsLookupFailed, 0);
+            throw new ServerLoginException(new ErrorFields("FATAL", SqlState.ConnectionFailure, DnsLookupFailed));
+        }
         catch (Exception e) when (e is SocketException or OperationCanceledException)
         {
             var what = e is OperationCanceledException ? "connect timeout" : e.Message;
@@ -40,6 +47,10 @@ internal sealed partial class ServerConnection
             ConnectEndPoint = endPoint,
             Replication = replicationFor?.Replication ?? ReplicationMode.None,
         };
+        if (config.LogConnections)
+        {
+            LogNewConnection(server, socket, pooler.Logger);
+        }
         try
         {
             // server_tls_sslmode: SSLRequest and TLS handshake before the StartupMessage (Transport/TlsHandshake.cs).
