@@ -63,13 +63,15 @@ public sealed class ServerLoginFaultTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task ServerNeverAnswersStartup_ClientGetsErrorWithinServerConnectTimeout()
+    public async Task ServerNeverAnswersStartup_ConnectionDroppedAfterServerConnectTimeout_ClientWaitsForQueryWaitTimeout()
     {
+        // As in PgBouncer, a server that never answers is dropped at server_connect_timeout and retried after
+        // server_login_retry; the waiting client is not failed by it, query_wait_timeout ends its wait.
         var closedBySluice = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var host = await FaultHost.StartAsync(
             async c => closedBySluice.TrySetResult(await c.WaitForCloseAsync(TimeSpan.FromSeconds(20))),
             output,
-            "server_connect_timeout = 1");
+            "server_connect_timeout = 1", "query_wait_timeout = 2");
 
         var clock = Stopwatch.StartNew();
         await using var client = await host.LoginAsync();
@@ -78,13 +80,14 @@ public sealed class ServerLoginFaultTests(ITestOutputHelper output)
         Assert.False(client.Login!.Ok, "login should fail: the server never answered");
         Assert.Equal("FATAL", client.Login.Error!['S']);
         output.WriteLine($"error after {clock.ElapsedMilliseconds} ms: {client.Login.Error['C']} {client.Login.Error['M']}");
-        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(0.8), TimeSpan.FromSeconds(5));
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(1.8), TimeSpan.FromSeconds(6));
+        Assert.Equal("query_wait_timeout", client.Login.Error['M']);
         // The half-open server connection is not leaked.
         Assert.True(await closedBySluice.Task.WaitAsync(TimeSpan.FromSeconds(10)), "Sluice never closed the silent server connection");
     }
 
     [Fact]
-    public async Task ServerSendsInvalidLengthDuringLogin_ClientGetsError()
+    public async Task ServerSendsInvalidLengthDuringLogin_ServerDropped_ClientWaitsForQueryWaitTimeout()
     {
         var closedBySluice = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var host = await FaultHost.StartAsync(
@@ -94,19 +97,21 @@ public sealed class ServerLoginFaultTests(ITestOutputHelper output)
                 await c.SendRawAsync(new byte[] { (byte)'S', 0, 0, 0, 2 });   // length 2 cannot count itself
                 closedBySluice.TrySetResult(await c.WaitForCloseAsync(TimeSpan.FromSeconds(20)));
             },
-            output);
+            output,
+            "query_wait_timeout = 2");
 
         var clock = Stopwatch.StartNew();
         await using var client = await host.LoginAsync();
 
         Assert.False(client.Login!.Ok);
         Assert.Equal("FATAL", client.Login.Error!['S']);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
+        Assert.Equal("query_wait_timeout", client.Login.Error['M']);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(6), $"took {clock.Elapsed}");
         Assert.True(await closedBySluice.Task.WaitAsync(TimeSpan.FromSeconds(10)));
     }
 
     [Fact]
-    public async Task ServerClosesDuringLogin_ClientGetsError()
+    public async Task ServerClosesDuringLogin_ClientWaitsForQueryWaitTimeout()
     {
         await using var host = await FaultHost.StartAsync(
             async c =>
@@ -115,13 +120,15 @@ public sealed class ServerLoginFaultTests(ITestOutputHelper output)
                 await c.SendParameterStatusAsync("server_version", "16.4");
                 c.CloseAbruptly();
             },
-            output);
+            output,
+            "query_wait_timeout = 2");
 
         var clock = Stopwatch.StartNew();
         await using var client = await host.LoginAsync();
 
         Assert.False(client.Login!.Ok);
         Assert.Equal("FATAL", client.Login.Error!['S']);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
+        Assert.Equal("query_wait_timeout", client.Login.Error['M']);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(6), $"took {clock.Elapsed}");
     }
 }
