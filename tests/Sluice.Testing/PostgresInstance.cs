@@ -12,6 +12,9 @@ public sealed class PostgresOptions
     /// <summary>Extra lines appended verbatim to postgresql.conf (after the defaults, so they override them).</summary>
     public IList<string> ExtraConfig { get; } = new List<string>();
 
+    /// <summary>Extra pg_hba.conf lines, appended after the defaults (e.g. <c>host replication postgres 127.0.0.1/32 trust</c>).</summary>
+    public IList<string> ExtraHba { get; } = new List<string>();
+
     /// <summary>max_connections (default 300).</summary>
     public int MaxConnections { get; set; } = 300;
 
@@ -129,7 +132,8 @@ public sealed class PostgresInstance : IAsyncDisposable
                 "local all all trust\n" +
                 "host all postgres 127.0.0.1/32 trust\n" +
                 "host all md5user 127.0.0.1/32 md5\n" +
-                "host all all 127.0.0.1/32 scram-sha-256\n");
+                "host all all 127.0.0.1/32 scram-sha-256\n" +
+                string.Concat(options.ExtraHba.Select(line => line + "\n")));
 
             Exception? last = null;
             for (int attempt = 0; attempt < 5; attempt++)
