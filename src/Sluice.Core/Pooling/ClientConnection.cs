@@ -190,6 +190,8 @@ internal sealed partial class ClientConnection
                 var refCount = 0;
                 var anyNamed = false;
                 _batchKindCount = 0;
+                // PgBouncer reads max_prepared_statements per message: SET takes effect on open clients too.
+                _trackStatements = PoolMode != PoolMode.Session && Pooler.Config.MaxPreparedStatements > 0;
                 while (pos < filled)
                 {
                     if (skip > 0)
@@ -413,9 +415,14 @@ internal sealed partial class ClientConnection
         bool anyNamed, ref PooledWriter output, out ReadOnlyMemory<byte> toSend)
     {
         toSend = data;
-        if (!(_trackStatements && server.TracksStatements))
+        if (!_trackStatements)
         {
             return server.TryAccountForward(this, syncs, unsyncedTail) ? ForwardResult.Sent : ForwardResult.Released;
+        }
+        if (!server.TracksStatements)
+        {
+            // max_prepared_statements was raised at run time: servers opened before start tracking now.
+            server.EnableStatementTracking();
         }
         if (anyNamed)
         {
@@ -427,6 +434,10 @@ internal sealed partial class ClientConnection
         }
         if (error is not null)
         {
+            if (Statements?.RefusedName is { } refused)
+            {
+                Log.PreparedNameReused(Pooler.Logger, Peer, refused);
+            }
             server.Close(error);
             Disconnect(error, SqlState.ProtocolViolation);
             return ForwardResult.Failed;

@@ -36,10 +36,36 @@ internal sealed partial class ServerConnection
                 return false;
             }
             var statements = client.Statements;
+            var parsesBefore = Statements.AddedTotal;
             error = BatchRewriter.Process(batch, messages, anyNamed, ref statements, Pool.Pooler.Statements, Statements,
                 _expectations, Pool.Pooler.Config.MaxPreparedStatements, ref output, out rewritten);
             client.Statements = statements;
+            if (anyNamed)
+            {
+                CountStatementUse(messages, Statements.AddedTotal - parsesBefore);
+            }
             return true;
+        }
+    }
+
+    /// <summary>SHOW STATS' prepared-statement counters, as PgBouncer counts them: named Parses and Binds from the client, Parses sent.</summary>
+    private void CountStatementUse(ReadOnlySpan<MessageRef> messages, long serverParses)
+    {
+        var stats = Pool.Stats;
+        foreach (var message in messages)
+        {
+            if (message.Named && message.Code == FrontendCode.Parse)
+            {
+                stats.AddClientParse();
+            }
+            else if (message.Named && message.Code == FrontendCode.Bind)
+            {
+                stats.AddBind();
+            }
+        }
+        for (var i = 0L; i < serverParses; i++)
+        {
+            stats.AddServerParse();
         }
     }
 

@@ -104,6 +104,7 @@ internal static class BatchRewriter
         var statement = registry.GetOrAdd(tail);
         if (!client.TryAdd(name, statement))
         {
+            client.RefusedName = System.Text.Encoding.UTF8.GetString(name);
             return "prepared statement name is already in use";
         }
         if (server.Touch(statement))
@@ -191,20 +192,30 @@ internal static class BatchRewriter
     private static void Prepare(PreparedStatement statement, ServerStatements server, ExpectationQueue expectations, int capacity,
         ref PooledWriter output, ExpectationKind kind)
     {
+        // Over max_prepared_statements (lowered at run time, it can be over by more than one): the least
+        // recently used ones are closed on this server first.
+        while (capacity > 0 && server.TakeOldestBeyond(capacity - 1) is { } old)
+        {
+            WriteEvictingClose(old, expectations, ref output);
+        }
         if (server.Add(statement, capacity) is { } evicted)
         {
-            // Over max_prepared_statements: the least recently used one is closed on this server first.
-            output.WriteByte(FrontendCode.Close);
-            output.WriteInt32(sizeof(int) + 1 + evicted.ServerName.Length);   // length, 'S', name with NUL
-            output.WriteByte((byte)'S');
-            output.Write(evicted.ServerName);
-            expectations.Enqueue(new(ExpectationKind.SwallowCloseComplete));
+            WriteEvictingClose(evicted, expectations, ref output);
         }
         output.WriteByte(FrontendCode.Parse);
         output.WriteInt32(sizeof(int) + statement.ServerName.Length + statement.ParseTail.Length);   // length, name, query and types
         output.Write(statement.ServerName);
         output.Write(statement.ParseTail);
         expectations.Enqueue(new(kind, statement));
+    }
+
+    private static void WriteEvictingClose(PreparedStatement evicted, ExpectationQueue expectations, ref PooledWriter output)
+    {
+        output.WriteByte(FrontendCode.Close);
+        output.WriteInt32(sizeof(int) + 1 + evicted.ServerName.Length);   // length, 'S', name with NUL
+        output.WriteByte((byte)'S');
+        output.Write(evicted.ServerName);
+        expectations.Enqueue(new(ExpectationKind.SwallowCloseComplete));
     }
 
     /// <summary>Whether a complete P/B/D/C message names a statement (unnamed ones pass through untouched).</summary>

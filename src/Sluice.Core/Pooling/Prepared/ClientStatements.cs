@@ -10,6 +10,9 @@ internal sealed class ClientStatements
 
     public int Count => _byName.Count;
 
+    /// <summary>The name of the last Parse refused because the client already used it; PgBouncer logs it.</summary>
+    public string? RefusedName { get; set; }
+
     public bool TryGet(ReadOnlySpan<byte> name, out PreparedStatement statement) => _lookup.TryGetValue(name, out statement!);
 
     public bool TryAdd(ReadOnlySpan<byte> name, PreparedStatement statement) => _lookup.TryAdd(name, statement);

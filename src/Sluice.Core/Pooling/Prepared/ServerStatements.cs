@@ -9,6 +9,9 @@ internal sealed class ServerStatements
     private readonly Dictionary<long, LinkedListNode<PreparedStatement>> _byId = [];
     private readonly LinkedList<PreparedStatement> _lru = new();
 
+    /// <summary>How many statements were ever recorded here: each one is a Parse sent to this server (SHOW STATS' server parses).</summary>
+    public long AddedTotal { get; private set; }
+
     public int Count
     {
         get
@@ -41,6 +44,7 @@ internal sealed class ServerStatements
         lock (_lru)
         {
             _byId[statement.Id] = _lru.AddLast(statement);
+            AddedTotal++;
             if (capacity > 0 && _byId.Count > capacity && _lru.First is { } oldest && oldest.Value != statement)
             {
                 _lru.RemoveFirst();
@@ -48,6 +52,21 @@ internal sealed class ServerStatements
                 return oldest.Value;
             }
             return null;
+        }
+    }
+
+    /// <summary>Takes out the least recently used statement while more than <paramref name="keep"/> are prepared; null otherwise.</summary>
+    public PreparedStatement? TakeOldestBeyond(int keep)
+    {
+        lock (_lru)
+        {
+            if (_byId.Count <= keep || _lru.First is not { } oldest)
+            {
+                return null;
+            }
+            _lru.RemoveFirst();
+            _byId.Remove(oldest.Value.Id);
+            return oldest.Value;
         }
     }
 
