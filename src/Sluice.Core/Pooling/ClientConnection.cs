@@ -625,6 +625,7 @@ internal sealed partial class ClientConnection
             return;
         }
         _closeReason = reason;
+        LogClosingBeforeError(sqlState);
         // A client queued for a server is taken out of the queue, so its loop wakes up and cleans up now.
         if (_state == ClientState.Waiting && Pool is { } pool && pool.CancelWait(this))
         {
@@ -670,7 +671,7 @@ internal sealed partial class ClientConnection
         if (counted)
         {
             pool?.ClientLeft();
-            if (Pooler.Config.LogDisconnections)
+            if (Pooler.Config.LogDisconnections && !_closingLogged)
             {
                 Log.ClientClosing(Pooler.Logger, Peer, _closeReason ?? "client close request", (long)Pooler.Time.GetElapsedTime(ConnectTimestamp).TotalSeconds);
             }
