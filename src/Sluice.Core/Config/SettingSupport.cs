@@ -79,7 +79,7 @@ public static class SettingSupport
         ["server_check_delay"] = (I, "see server_check_query"),
         ["server_check_query"] = (I, "run before reusing a server idle longer than server_check_delay; <empty> = empty query"),
         ["server_connect_timeout"] = (I, "connect and login"),
-        ["server_fast_close"] = (A, "servers marked close_needed are closed when released"),
+        ["server_fast_close"] = (I, "a session's server marked close_needed is closed between transactions, with its client"),
         ["server_idle_timeout"] = (I, "janitor closes idle servers above min_pool_size"),
         ["server_lifetime"] = (I, "servers are closed when released or idle past their lifetime"),
         ["server_login_retry"] = (I, "clients fail fast with the cached error while a login keeps failing"),

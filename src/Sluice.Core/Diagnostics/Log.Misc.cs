@@ -13,4 +13,7 @@ internal static partial class Log
 
     [LoggerMessage(402, LogLevel.Information, "{Peer} new connection to server (from {Local})")]
     public static partial void ServerNewConnectionFrom(ILogger logger, string peer, string local);
+
+    [LoggerMessage(403, LogLevel.Information, "registered new auto-database: {Name}")]
+    public static partial void AutoDatabaseRegistered(ILogger logger, string name);
 }

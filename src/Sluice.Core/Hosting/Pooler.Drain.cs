@@ -24,12 +24,11 @@ public sealed partial class Pooler
         StopTcpListening();
         if (mode == ShutdownMode.WaitForServers)
         {
-            // Running transactions finish; clients already queued for a server are told to go.
+            // Running transactions finish; clients already queued for a server are told to go by the janitor.
             _pausedAll = true;
             foreach (var pool in Pools.All)
             {
                 pool.Pause();
-                pool.FailWaiters(ServerShuttingDown);
             }
         }
     }

@@ -197,7 +197,7 @@ public sealed partial class Pooler : IAsyncDisposable
         if (config.FallbackDatabase is { } fallback)
         {
             // The '*' entry serves any name: "bar" behaves like "bar = <fallback> dbname=bar".
-            return _autoDatabases.GetOrAdd(name, static (n, f) => DatabaseEntry.Parse(n, f.ConnectionString), fallback);
+            return _autoDatabases.TryGetValue(name, out var known) ? known : RegisterAutoDatabase(name, fallback);
         }
         return null;
     }

@@ -40,8 +40,15 @@ internal sealed class Janitor : IDisposable
         {
             var now = _pooler.Time.GetTimestamp();
             var waitNotify = _pooler.Config.QueryWaitNotify;
+            var shuttingDown = _pooler.RefusesNewTransactions;
             foreach (var pool in _pooler.Pools.All)
             {
+                if (shuttingDown)
+                {
+                    // SHUTDOWN WAIT_FOR_SERVERS: clients queued for a server will not get one. PgBouncer tells
+                    // them on its maintenance pass too, not at the command itself.
+                    pool.FailWaiters(Pooler.ServerShuttingDown);
+                }
                 pool.Maintain(now);
                 pool.NotifyLongWaiters(now, waitNotify);
             }
@@ -91,6 +98,12 @@ internal sealed class Janitor : IDisposable
             && time.GetElapsedTime(activity.LastReady, now) >= settings.IdleTransactionTimeout)
         {
             reason = "idle transaction timeout";
+        }
+        else if (_pooler.Config.ServerFastClose && activity.Status == TransactionStatus.Idle && server.Generation != pool.Generation)
+        {
+            // server_fast_close: a session's server from before RECONNECT or a changed database entry goes
+            // now, between transactions, instead of when the session ends.
+            reason = "database configuration changed";
         }
         if (reason is null && activity.Status != TransactionStatus.Idle && settings.TransactionTimeout > TimeSpan.Zero
             && activity.TransactionStart != 0 && time.GetElapsedTime(activity.TransactionStart, now) >= settings.TransactionTimeout)

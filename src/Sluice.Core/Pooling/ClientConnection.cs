@@ -640,6 +640,12 @@ internal sealed partial class ClientConnection
             return;
         }
         _closeReason = reason;
+        if (sqlState is not null)
+        {
+            // Logged before the client can read why, as PgBouncer does (also for a client that never got in), and
+            // before a queued client's loop is woken to clean up.
+            LogClosing();
+        }
         // A client queued for a server is taken out of the queue, so its loop wakes up and cleans up now.
         if (_state == ClientState.Waiting && Pool is { } pool && pool.CancelWait(this))
         {
@@ -648,8 +654,6 @@ internal sealed partial class ClientConnection
         if (sqlState is not null)
         {
             var config = Pooler.Config;
-            // Logged before the client can read why, as PgBouncer does, and also for a client that never got in.
-            LogClosing();
             if (config.LogPoolerErrors)
             {
                 Log.PoolerError(Pooler.Logger, Peer, reason);
