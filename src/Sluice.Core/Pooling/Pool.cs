@@ -191,7 +191,23 @@ internal sealed class Pool
     public void Reconnect()
     {
         Interlocked.Increment(ref _generation);
-        CloseIdle("close_needed (RECONNECT or config change)");
+        // PgBouncer's words for the idle servers its janitor closes after RECONNECT or a config change.
+        CloseIdle("database configuration changed");
+    }
+
+    /// <summary>
+    /// server_tls_* changed (RELOAD / SET): every server is replaced once it is released, as after RECONNECT, and a
+    /// cached login failure no longer fails clients fast, since it was met with the old settings (PgBouncer makes
+    /// clients wait for a fresh login too).
+    /// </summary>
+    public void ServerTlsChanged()
+    {
+        Reconnect();
+        lock (_lock)
+        {
+            _loginFailedAt = 0;
+            LaunchConnectsIfNeeded();
+        }
     }
 
     /// <summary>KILL: closes every server now; their clients are disconnected by the servers' exits.</summary>
@@ -531,7 +547,7 @@ internal sealed class Pool
                 ? login.Error
                 : new ErrorFields("FATAL", SqlState.ConnectionFailure, "server connection failed: " + e.Message);
             Log.ServerConnectFailed(Pooler.Logger, Key.ToString(), error.Message);
-            FailWaiters(error);
+            FailWaiters(error, keepWaiting: e is ServerLoginException { KeepsClientsWaiting: true });
             return;
         }
         _serverParameters ??= server.StartupParameters;
@@ -544,8 +560,12 @@ internal sealed class Pool
         Release(server);
     }
 
-    /// <summary>A failed login is relayed to the clients that were waiting for it, as PgBouncer does.</summary>
-    private void FailWaiters(ErrorFields error)
+    /// <summary>
+    /// A failed login is relayed to the clients that were waiting for it, as PgBouncer does, unless the failure
+    /// says nothing to them (<paramref name="keepWaiting"/>): they wait on while the janitor retries after
+    /// server_login_retry, until a server comes or their own timeouts end the wait.
+    /// </summary>
+    private void FailWaiters(ErrorFields error, bool keepWaiting = false)
     {
         List<ClientConnection> failed = [];
         lock (_lock)
@@ -556,7 +576,7 @@ internal sealed class Pool
             _loginFailedAt = Pooler.Time.GetTimestamp();
             _loginError = error;
             // Clients keep waiting if a working server of this pool can still serve them.
-            if (_total - _connecting > 0)
+            if (keepWaiting || _total - _connecting > 0)
             {
                 return;
             }

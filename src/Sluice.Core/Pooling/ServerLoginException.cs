@@ -9,4 +9,10 @@ namespace Sluice.Pooling;
 internal sealed class ServerLoginException(ErrorFields error) : Exception(error.Message)
 {
     public ErrorFields Error { get; } = error;
+
+    /// <summary>
+    /// A failure of the connection rather than an answer of the server (a failed TLS handshake): PgBouncer keeps
+    /// the waiting clients queued and retries, so they see their own timeout, not this error.
+    /// </summary>
+    public bool KeepsClientsWaiting { get; init; }
 }
