@@ -118,6 +118,7 @@ internal static class AdminCommands
         var pooler = ctx.Pooler;
         var current = pooler.Config;
         var path = current.ConfigFile;
+        bool tlsApplied;
         try
         {
             if (string.IsNullOrEmpty(path))
@@ -129,11 +130,16 @@ internal static class AdminCommands
             {
                 Log.ConfigWarning(pooler.Logger, $"RELOAD: {name} changed in the file but cannot change without a restart");
             }
-            pooler.Reload(fresh);
+            tlsApplied = pooler.Reload(fresh);
         }
         catch (Exception e) when (e is ConfigException or IOException or FormatException or UnauthorizedAccessException or ArgumentException)
         {
             Log.ConfigWarning(pooler.Logger, "RELOAD failed: " + e.Message);
+            throw new AdminException("RELOAD failed, see logs for additional details", SqlState.ConfigFileError);
+        }
+        if (!tlsApplied)
+        {
+            // The new settings are in force but TLS kept its old setup (logged): PgBouncer answers this with an error too.
             throw new AdminException("RELOAD failed, see logs for additional details", SqlState.ConfigFileError);
         }
         AdminMessages.WriteCommandComplete(ctx.Output, "RELOAD");

@@ -112,14 +112,12 @@ internal static class ControlCommands
     public static ValueTask ApplySet(AdminContext ctx, SettingDefinition setting, string canonical)
     {
         var pooler = ctx.Pooler;
-        try
+        var reloadTls = Pooler.AffectsTls(setting.Name);
+        if (!pooler.Reload(pooler.Config.WithSetting(setting.Name, canonical), reloadAuthFile: false, reloadTls))
         {
-            pooler.Reload(pooler.Config.WithSetting(setting.Name, canonical), reloadAuthFile: false);
-        }
-        catch (ConfigException e)
-        {
-            // A *_tls_* value whose files cannot be used: the running snapshot stays.
-            throw new AdminException("SET failed: " + e.Message);
+            // As PgBouncer: the value is set, but TLS goes on with the old setup until the settings work together
+            // (SET changes one file at a time, so a key may wait for its certificate).
+            AdminMessages.WriteNotice(ctx.Output, "TLS settings could not be applied, still using old configuration");
         }
         AdminMessages.WriteCommandComplete(ctx.Output, $"SET {setting.Name}={canonical}");
         return ValueTask.CompletedTask;

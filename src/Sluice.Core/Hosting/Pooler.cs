@@ -108,6 +108,7 @@ public sealed partial class Pooler : IAsyncDisposable
         _authFile = LoadAuthFile(config);
         (_hba, _ident) = LoadHba(config);
         CheckTls(config, "TLS setup failed");
+        _tls = TlsContexts.For(config);
         Bind(config);
         if (_listeners.Count == 0)
         {
@@ -163,11 +164,12 @@ public sealed partial class Pooler : IAsyncDisposable
     /// <summary>Raised after RELOAD / SIGHUP applied a new snapshot (the host reopens its log sinks).</summary>
     public event Action<PoolerConfig>? ConfigReloaded;
 
-    /// <summary>Applies a new config snapshot and auth_file (RELOAD / SIGHUP); connected clients keep working.</summary>
-    public void Reload(PoolerConfig config, bool reloadAuthFile = true)
+    /// <summary>
+    /// Applies a new config snapshot and auth_file (RELOAD / SIGHUP); connected clients keep working. False when
+    /// the snapshot's TLS files could not be used: the snapshot is applied, the previous TLS setup stays (logged).
+    /// </summary>
+    public bool Reload(PoolerConfig config, bool reloadAuthFile = true, bool reloadTls = true)
     {
-        // As PgBouncer, unusable certificate, key or CA files keep the running TLS setup; Sluice keeps the whole old snapshot.
-        CheckTls(config, "TLS configuration could not be reloaded, keeping old configuration");
         var authFile = reloadAuthFile ? LoadAuthFile(config) : _authFile;
         var (hba, ident) = reloadAuthFile ? LoadHba(config) : (_hba, _ident);
         _hba = hba;
@@ -185,6 +187,7 @@ public sealed partial class Pooler : IAsyncDisposable
                 pool.Reconfigure(database, PoolSettings.Resolve(config, database, user));
             }
         }
+        return !reloadTls || ApplyTls(config);
     }
 
     internal DatabaseEntry? FindDatabase(string name)
@@ -342,8 +345,8 @@ public sealed partial class Pooler : IAsyncDisposable
     }
 
     /// <summary>
-    /// The client_tls_* and server_tls_* files are read (and checked) per snapshot, so RELOAD picks up renewed
-    /// certificates; a snapshot whose files cannot be used is refused with the setting and file in the message.
+    /// At start, TLS settings whose files cannot be used stop the pooler with the setting and file in the message
+    /// (later snapshots keep the running TLS setup instead, see <see cref="ApplyTls"/>).
     /// </summary>
     private static void CheckTls(PoolerConfig config, string what)
     {

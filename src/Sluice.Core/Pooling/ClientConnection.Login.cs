@@ -20,7 +20,8 @@ internal sealed partial class ClientConnection
         var reader = new LoginReader(_connection, StartupCode.MaxStartupPacketLength);
 
         // TLS (Transport/Tls*.cs): offered on TCP only; a ClientHello as the first byte is direct TLS (PostgreSQL 17).
-        var tlsOptions = IsUnixSocket ? null : TlsContexts.ForClients(config, Pooler.Logger);
+        var tlsSetup = Pooler.Tls;
+        var tlsOptions = IsUnixSocket || tlsSetup.ClientMode == TlsMode.Disable ? null : tlsSetup.ClientOptions;
         if (tlsOptions is not null && await TlsHandshake.IsDirectTlsAsync(_connection, token).ConfigureAwait(false)
             && !await StartTlsAsync(direct: true).ConfigureAwait(false))
         {
@@ -74,7 +75,7 @@ internal sealed partial class ClientConnection
                 return null;
             }
         }
-        if (!IsUnixSocket && TlsContexts.LoginRequirementError(_connection, config.ClientTlsSslMode) is { } tlsRequired)
+        if (!IsUnixSocket && TlsContexts.LoginRequirementError(_connection, tlsSetup.ClientMode) is { } tlsRequired)
         {
             Disconnect(tlsRequired, SqlState.InvalidAuthorizationSpecification);
             return null;

@@ -191,7 +191,23 @@ internal sealed partial class Pool
     public void Reconnect()
     {
         Interlocked.Increment(ref _generation);
-        CloseIdle("close_needed (RECONNECT or config change)");
+        // PgBouncer's words for the idle servers its janitor closes after RECONNECT or a config change.
+        CloseIdle("database configuration changed");
+    }
+
+    /// <summary>
+    /// server_tls_* changed (RELOAD / SET): every server is replaced once it is released, as after RECONNECT, and a
+    /// cached login failure no longer fails clients fast, since it was met with the old settings (PgBouncer makes
+    /// clients wait for a fresh login too).
+    /// </summary>
+    public void ServerTlsChanged()
+    {
+        Reconnect();
+        lock (_lock)
+        {
+            _loginFailedAt = 0;
+            LaunchConnectsIfNeeded();
+        }
     }
 
     /// <summary>KILL: closes every server now; their clients are disconnected by the servers' exits.</summary>

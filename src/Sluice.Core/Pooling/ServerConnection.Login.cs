@@ -54,7 +54,7 @@ internal sealed partial class ServerConnection
         try
         {
             // server_tls_sslmode: SSLRequest and TLS handshake before the StartupMessage (Transport/TlsHandshake.cs).
-            if (await TlsHandshake.ConnectToServerAsync(socket, config, host, pooler.Logger, token).ConfigureAwait(false) is { } tls)
+            if (await TlsHandshake.ConnectToServerAsync(socket, pooler.Tls, host, token).ConfigureAwait(false) is { } tls)
             {
                 server._connection = tls;
             }

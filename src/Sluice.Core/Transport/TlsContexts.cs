@@ -13,7 +13,8 @@ namespace Sluice.Transport;
 /// The TLS options of one config snapshot: what is presented to clients (client_tls_*) and how servers are
 /// checked (server_tls_*). Built once per snapshot and cached on it, so RELOAD (a new snapshot) re-reads the
 /// certificate, key and CA files, as PgBouncer does. Problems are kept as messages, never thrown at a caller
-/// that only wanted to know whether TLS is on.
+/// that only wanted to know whether TLS is on. The pooler serves the last contexts built without problems
+/// (<see cref="Hosting.Pooler.Tls"/>), which can be older than the running snapshot when its files were unusable.
 /// </summary>
 internal sealed class TlsContexts
 {
@@ -24,6 +25,7 @@ internal sealed class TlsContexts
     private readonly X509Certificate2Collection? _clientCa;
     private readonly X509Certificate2Collection? _serverCa;
     private readonly SslStreamCertificateContext? _serverSideCertificate;
+    private readonly string _serverSignature = nameof(TlsMode.Disable);
 
     private TlsContexts(PoolerConfig config, ILogger? logger)
     {
@@ -43,6 +45,7 @@ internal sealed class TlsContexts
             ServerError = BuildServerSide(config, out _serverCa, out _serverSideCertificate, out var protocols, out var ciphers);
             ServerProtocols = protocols;
             ServerCiphers = ciphers;
+            _serverSignature = ServerSignature(config, protocols, _serverCa, _serverSideCertificate);
             if (ServerError is not null && logger is not null)
             {
                 Log.ConfigWarning(logger, "TLS to servers cannot be used: " + ServerError);
@@ -80,6 +83,27 @@ internal sealed class TlsContexts
         return s_cache.GetValue(config, _ => built);
     }
 
+    /// <summary>
+    /// Whether servers connected with these settings would be connected differently with <paramref name="other"/>'s:
+    /// another server_tls_sslmode, protocols, ciphers, CA or certificate (by file name and content, as PgBouncer
+    /// compares). When so, the running servers are replaced, so no connection keeps older, maybe weaker, settings.
+    /// </summary>
+    public bool ServerSideDiffersFrom(TlsContexts other) => !string.Equals(_serverSignature, other._serverSignature, StringComparison.Ordinal);
+
+    private static string ServerSignature(PoolerConfig config, SslProtocols protocols, X509Certificate2Collection? ca, SslStreamCertificateContext? certificate)
+    {
+        var parts = new List<string>
+        {
+            config.ServerTlsSslMode.ToString(), protocols.ToString(), config.ServerTlsCiphers, config.ServerTls13Ciphers ?? "",
+            config.ServerTlsCaFile, config.ServerTlsCertFile, config.ServerTlsKeyFile, certificate?.TargetCertificate.Thumbprint ?? "",
+        };
+        if (ca is not null)
+        {
+            parts.AddRange(ca.Select(c => c.Thumbprint));
+        }
+        return string.Join('\n', parts);
+    }
+
     /// <summary>Client-facing options when TLS may be offered to clients, else null (SSLRequest is answered 'N').</summary>
     public static SslServerAuthenticationOptions? ForClients(PoolerConfig config, ILogger? logger = null) =>
         config.ClientTlsSslMode == TlsMode.Disable ? null : For(config, logger).ClientOptions;
@@ -108,14 +132,16 @@ internal sealed class TlsContexts
     /// Options for one TLS connection to a PostgreSQL server at <paramref name="host"/> (the name verify-full checks).
     /// Throws <see cref="AuthenticationException"/> with the setup problem when the server_tls_* files are unusable.
     /// </summary>
-    public SslClientAuthenticationOptions ForServer(string host)
+    public SslClientAuthenticationOptions ForServer(string host) => ForServer(host, out _);
+
+    /// <summary>As <see cref="ForServer(string)"/>, with the check that tells why a certificate was refused.</summary>
+    public SslClientAuthenticationOptions ForServer(string host, out ServerCertificateCheck check)
     {
         if (ServerError is not null)
         {
             throw new AuthenticationException(ServerError);
         }
-        var mode = ServerMode;
-        var ca = _serverCa;
+        check = new ServerCertificateCheck(ServerMode, _serverCa, host);
         var options = new SslClientAuthenticationOptions
         {
             TargetHost = host,
@@ -123,7 +149,7 @@ internal sealed class TlsContexts
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             ApplicationProtocols = [Alpn],
             ClientCertificateContext = _serverSideCertificate,
-            RemoteCertificateValidationCallback = (_, certificate, chain, errors) => CheckServerCertificate(mode, ca, host, certificate, chain, errors),
+            RemoteCertificateValidationCallback = check.Validate,
         };
         if (ServerCiphers is not null && OperatingSystem.IsLinux())
         {
@@ -136,24 +162,32 @@ internal sealed class TlsContexts
     /// allow/prefer/require accept any server certificate (PgBouncer does not verify below verify-ca);
     /// verify-ca checks the chain against server_tls_ca_file (the system roots when unset); verify-full also the host name.
     /// </summary>
-    internal static bool CheckServerCertificate(TlsMode mode, X509Certificate2Collection? ca, string host, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    internal static bool CheckServerCertificate(TlsMode mode, X509Certificate2Collection? ca, string host, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors) =>
+        ServerCertificateProblem(mode, ca, host, certificate, chain, errors) is null;
+
+    /// <summary>Why a server certificate is refused (for the log line), or null when it is accepted.</summary>
+    internal static string? ServerCertificateProblem(TlsMode mode, X509Certificate2Collection? ca, string host, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
         if (mode < TlsMode.VerifyCa)
         {
-            return true;
+            return null;
         }
         if (certificate is not X509Certificate2 cert)
         {
-            return false;
+            return "the server sent no certificate";
         }
-        var chainOk = ca is null
-            ? (errors & (SslPolicyErrors.RemoteCertificateChainErrors | SslPolicyErrors.RemoteCertificateNotAvailable)) == 0
-            : ChainsTo(cert, ca, chain);
-        if (!chainOk)
+        if (ca is null)
         {
-            return false;
+            if ((errors & (SslPolicyErrors.RemoteCertificateChainErrors | SslPolicyErrors.RemoteCertificateNotAvailable)) != 0)
+            {
+                return "the certificate is not trusted by the system's root certificates";
+            }
         }
-        return mode != TlsMode.VerifyFull || MatchesHost(cert, host);
+        else if (!ChainsTo(cert, ca, chain))
+        {
+            return "the certificate does not chain to server_tls_ca_file";
+        }
+        return mode != TlsMode.VerifyFull || MatchesHost(cert, host) ? null : $"the certificate does not match host name \"{host}\"";
     }
 
     /// <summary>verify-full: the subjectAltName DNS names or IP addresses, or the common name when there are none.</summary>
@@ -299,16 +333,12 @@ internal sealed class TlsContexts
             return "server_tls: " + error;
         }
         // server_tls_cert_file/key_file: the certificate Sluice shows PostgreSQL (clientcert=verify-ca / cert auth).
-        if (!string.IsNullOrEmpty(config.ServerTlsCertFile) || !string.IsNullOrEmpty(config.ServerTlsKeyFile))
+        // SET changes them one at a time, so one without the other is no error, as in PgBouncer: nothing is
+        // presented until both are set.
+        if (!string.IsNullOrEmpty(config.ServerTlsCertFile) && !string.IsNullOrEmpty(config.ServerTlsKeyFile)
+            && !TryLoadCertificate(config.ServerTlsCertFile, config.ServerTlsKeyFile, out certificate, out error))
         {
-            if (string.IsNullOrEmpty(config.ServerTlsCertFile) || string.IsNullOrEmpty(config.ServerTlsKeyFile))
-            {
-                return "server_tls_cert_file and server_tls_key_file must be set together";
-            }
-            if (!TryLoadCertificate(config.ServerTlsCertFile, config.ServerTlsKeyFile, out certificate, out error))
-            {
-                return "server_tls: " + error;
-            }
+            return "server_tls: " + error;
         }
         return null;
     }
@@ -438,7 +468,8 @@ internal sealed class TlsContexts
         {
             if (!Enum.TryParse<TlsCipherSuite>(name, ignoreCase: false, out var suite) || !name.StartsWith("TLS_", StringComparison.Ordinal))
             {
-                error = $"unknown TLS 1.3 cipher suite \"{name}\"";
+                // The words of PgBouncer's log line (libtls), which operators and tests look for.
+                error = $"failed to set the TLSv1.3 cipher suites: unknown suite \"{name}\"";
                 return false;
             }
             suites.Add(suite);

@@ -1,7 +1,6 @@
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
-using Microsoft.Extensions.Logging;
 using Sluice.Config;
 using Sluice.Pooling;
 using Sluice.Protocol;
@@ -52,19 +51,19 @@ internal static class TlsHandshake
     }
 
     /// <summary>
-    /// Server side, before the StartupMessage: per server_tls_sslmode, SSLRequest and handshake, or nothing.
-    /// Unix sockets never use TLS. 'N' continues in plain text for allow/prefer and fails for require and above;
-    /// a failed handshake fails the login in every mode (no second plain connection is tried). Returns the TLS
-    /// connection, or null to go on in plain text; throws a <see cref="ServerLoginException"/> (08006) with the reason.
+    /// Server side, before the StartupMessage: per server_tls_sslmode (of the TLS setup in use), SSLRequest and
+    /// handshake, or nothing. Unix sockets never use TLS. 'N' continues in plain text for allow/prefer and fails for
+    /// require and above; a failed handshake fails the login in every mode (no second plain connection is tried).
+    /// Returns the TLS connection, or null to go on in plain text; throws a <see cref="ServerLoginException"/>
+    /// (08006) with the reason.
     /// </summary>
-    public static async Task<TlsConnection?> ConnectToServerAsync(Socket socket, PoolerConfig config, string? host, ILogger? logger, CancellationToken token)
+    public static async Task<TlsConnection?> ConnectToServerAsync(Socket socket, TlsContexts contexts, string? host, CancellationToken token)
     {
-        var mode = config.ServerTlsSslMode;
+        var mode = contexts.ServerMode;
         if (mode == TlsMode.Disable || socket.AddressFamily == AddressFamily.Unix || string.IsNullOrEmpty(host))
         {
             return null;
         }
-        var contexts = TlsContexts.For(config, logger);
         if (contexts.ServerError is not null)
         {
             if (mode < TlsMode.Require)
@@ -96,17 +95,21 @@ internal static class TlsHandshake
                 throw Fail($"server sent '{(char)answer[0]}' in answer to SSLRequest");
         }
 
+        var options = contexts.ForServer(host, out var check);
         try
         {
-            return await TlsConnection.ConnectAsync(socket, contexts.ForServer(host), token).ConfigureAwait(false);
+            return await TlsConnection.ConnectAsync(socket, options, token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is AuthenticationException or IOException or SocketException)
         {
-            throw Fail("server TLS handshake failed: " + Describe(e));
+            // "certificate verify failed" are libtls's words in PgBouncer's log line for a refused certificate.
+            var reason = check.Failure is { } refused ? "certificate verify failed: " + refused : Describe(e);
+            // Not a refusal: as in PgBouncer the waiting clients stay queued for the retry and see their own timeout.
+            throw new ServerLoginException(new ErrorFields("FATAL", SqlState.ConnectionFailure, "server TLS handshake failed: " + reason));
         }
     }
 
-    private static ServerLoginException Fail(string message) => new(new ErrorFields("FATAL", SqlState.ConnectionFailure, message));
+    private static ServerLoginException Fail(string message) => new(new ErrorFields("FATAL", SqlState.ConnectionFailure, message)) { IsRefusal = true };
 
     private static string Describe(Exception e)
     {
