@@ -160,7 +160,7 @@ internal static class ShowPools
             if (name == AdminDatabase && !config.Databases.ContainsKey(name))
             {
                 result.Row(AdminDatabase, null, config.ListenPort, AdminDatabase, AdminUser, AdminPoolSize, 0, 0, 0,
-                    PoolModeName(PoolMode.Statement), null, 0, 0, 0, ctx.State.Consoles.Count, 0, 0);
+                    PoolModeName(PoolMode.Statement), null, 0, 0, config.MaxDbClientConnections, ctx.Pooler.DatabaseClientCount(AdminDatabase), 0, 0);
                 continue;
             }
             var entry = FindEntry(ctx, name, pools);
@@ -168,15 +168,15 @@ internal static class ShowPools
             {
                 continue;
             }
-            int servers = 0, clients = 0;
+            var servers = 0;
             foreach (var pool in pools)
             {
                 if (pool.Key.Database == name)
                 {
                     servers += pool.ServerCount;
-                    clients += pool.ClientCount;
                 }
             }
+            var clients = ctx.Pooler.DatabaseClientCount(name);
             var lifetime = entry.ServerLifetime ?? config.ServerLifetime.TotalSeconds;
             result.Row(
                 name,
@@ -210,15 +210,16 @@ internal static class ShowPools
         foreach (var name in names)
         {
             config.Users.TryGetValue(name, out var user);
-            int servers = 0, clients = 0;
+            var servers = 0;
             foreach (var pool in pools)
             {
                 if (pool.Key.User == name)
                 {
                     servers += pool.ServerCount;
-                    clients += pool.ClientCount;
                 }
             }
+            // Clients by login user, whatever user their servers log in as (PgBouncer's global user count).
+            var clients = ctx.Pooler.UserClientCount(name);
             result.Row(
                 name,
                 user?.PoolSize is { } size ? size.ToString(CultureInfo.InvariantCulture).PadLeft(9) : "",

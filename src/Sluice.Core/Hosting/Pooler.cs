@@ -224,27 +224,41 @@ public sealed partial class Pooler : IAsyncDisposable
     private readonly ConcurrentDictionary<string, Pooling.ConnectionCounter> _databaseClients = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Pooling.ConnectionCounter> _userClients = new(StringComparer.Ordinal);
 
-    /// <summary>max_db_client_connections and max_user_client_connections, checked after authentication.</summary>
-    internal bool TryAdmitToDatabaseAndUser(ClientConnection client, string database, string user, DatabaseEntry dbEntry, UserEntry? userEntry, out string? error)
+    /// <summary>
+    /// Counts the client against its database and its login user (SHOW DATABASES / SHOW USERS
+    /// current_client_connections), then checks max_db_client_connections and max_user_client_connections.
+    /// A limit of 0 means none; a null <paramref name="user"/> is counted against the database only.
+    /// The error texts and SQLSTATE (08P01) are PgBouncer's.
+    /// </summary>
+    internal bool TryAdmitToDatabaseAndUser(ClientConnection client, string database, int databaseLimit, string? user, int userLimit, out string? error)
     {
-        var config = _config;
         var dbCounter = _databaseClients.GetOrAdd(database, static _ => new Pooling.ConnectionCounter());
-        if (!dbCounter.TryTake(dbEntry.MaxDbClientConnections ?? config.MaxDbClientConnections))
+        if (!dbCounter.TryTake(databaseLimit))
         {
-            error = "no more connections allowed (max_db_client_connections)";
+            error = "client connections exceeded (max_db_client_connections)";
             return false;
         }
-        var userCounter = _userClients.GetOrAdd(user, static _ => new Pooling.ConnectionCounter());
-        if (!userCounter.TryTake(userEntry?.MaxUserClientConnections ?? config.MaxUserClientConnections))
+        Pooling.ConnectionCounter? userCounter = null;
+        if (user is not null)
         {
-            dbCounter.Release();
-            error = "no more connections allowed (max_user_client_connections)";
-            return false;
+            userCounter = _userClients.GetOrAdd(user, static _ => new Pooling.ConnectionCounter());
+            if (!userCounter.TryTake(userLimit))
+            {
+                dbCounter.Release();
+                error = "client connections exceeded (max_user_client_connections)";
+                return false;
+            }
         }
         client.ClientCounters = (dbCounter, userCounter);
         error = null;
         return true;
     }
+
+    /// <summary>Logged-in clients of a database, the console included (SHOW DATABASES current_client_connections).</summary>
+    internal int DatabaseClientCount(string database) => _databaseClients.TryGetValue(database, out var counter) ? counter.Count : 0;
+
+    /// <summary>Logged-in clients of a login user on any database (SHOW USERS current_client_connections).</summary>
+    internal int UserClientCount(string user) => _userClients.TryGetValue(user, out var counter) ? counter.Count : 0;
 
     internal void ClientClosed(ClientConnection client)
     {
@@ -252,11 +266,17 @@ public sealed partial class Pooler : IAsyncDisposable
         {
             Interlocked.Decrement(ref _clientCount);
         }
+        ReleaseClientLimits(client);
+    }
+
+    /// <summary>Gives back the client's max_db/user_client_connections slots; called first when a client ends, and again harmlessly.</summary>
+    internal static void ReleaseClientLimits(ClientConnection client)
+    {
         if (client.ClientCounters is var (db, user) && db is not null)
         {
-            db.Release();
-            user!.Release();
             client.ClientCounters = default;
+            db.Release();
+            user?.Release();
         }
     }
 

@@ -39,6 +39,7 @@ internal sealed class Janitor : IDisposable
         try
         {
             var now = _pooler.Time.GetTimestamp();
+            _pooler.Pools.CreateMinimumPools(_pooler.Config);
             var waitNotify = _pooler.Config.QueryWaitNotify;
             var shuttingDown = _pooler.RefusesNewTransactions;
             foreach (var pool in _pooler.Pools.All)

@@ -138,9 +138,10 @@ internal sealed partial class ClientConnection
         }
 
         config.Users.TryGetValue(forcedUser ? dbEntry.User! : user, out var userEntry);
-        if (!Pooler.TryAdmitToDatabaseAndUser(this, database, user, dbEntry, config.Users.GetValueOrDefault(user), out var limitError))
+        // The client limits count the login user, not a forced one (PgBouncer's global user of the login).
+        if (!await AdmitWithinClientLimitsAsync(database, dbEntry.MaxDbClientConnections ?? config.MaxDbClientConnections,
+            user, config.Users.GetValueOrDefault(user)?.MaxUserClientConnections ?? config.MaxUserClientConnections).ConfigureAwait(false))
         {
-            Disconnect(limitError!, SqlState.TooManyConnections);
             return null;
         }
         var pool = Pooler.Pools.GetOrCreate(dbEntry, forcedUser ? dbEntry.User! : user, userEntry);
@@ -157,6 +158,7 @@ internal sealed partial class ClientConnection
         _trackStatements = PoolMode != PoolMode.Session && config.MaxPreparedStatements > 0;
         _trackSessionState = PoolMode == PoolMode.Transaction && config.PinSessionState;
         pool.ClientJoined();
+        _joinedPool = true;
         pool.Stats.AddClientLogin();
         if (config.LogConnections)
         {
@@ -223,6 +225,10 @@ internal sealed partial class ClientConnection
             }
         }
         var access = Admin.AdminAccess.Resolve(config, user, peerIsSelf);
+        if (!await AdmitToConsoleAsync(config, user, peerIsSelf).ConfigureAwait(false))
+        {
+            return;
+        }
         if (access == Admin.AdminAccessLevel.None)
         {
             Disconnect("not allowed", SqlState.InsufficientPrivilege);

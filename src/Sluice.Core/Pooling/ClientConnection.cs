@@ -677,6 +677,8 @@ internal sealed partial class ClientConnection
 
     private void Cleanup(bool counted)
     {
+        // First, so that a client connecting right after this one left finds its slot free.
+        Hosting.Pooler.ReleaseClientLimits(this);
         Disconnect(_closeReason ?? "client close request", null);
         _state = ClientState.Closed;
         var pool = Pool;
@@ -698,9 +700,12 @@ internal sealed partial class ClientConnection
         {
             OnPinChanged(false);
         }
-        if (counted)
+        if (_joinedPool)
         {
             pool?.ClientLeft();
+        }
+        if (counted)
+        {
             LogClosing();
         }
         Pooler.ClientClosed(this);

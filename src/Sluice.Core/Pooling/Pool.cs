@@ -26,7 +26,6 @@ internal sealed partial class Pool
 
     private readonly ConnectionCounter _databaseServers;
     private readonly ConnectionCounter _userServers;
-    private bool _reserveAllowed;   // set by the janitor once a client waited reserve_pool_timeout
     private bool _paused;           // PAUSE: no server handed out, released servers closed
     private int _generation;        // RECONNECT: servers of an older generation are closed when released
     private long _loginFailedAt;    // server_login_retry: when the last server login failed
@@ -446,18 +445,23 @@ internal sealed partial class Pool
         _ = ConnectAsync();
     }
 
-    /// <summary>Room for one more server: the pool size (plus the reserve once allowed), then max_db_connections and max_user_connections.</summary>
-    private bool TryTakeServerSlot()
+    /// <summary>
+    /// Room for one more server: the pool size, then max_db_connections and max_user_connections. Past the pool
+    /// size a waiting client may take a reserve server once it has waited reserve_pool_timeout (each such server
+    /// is logged, as PgBouncer does); min_pool_size (<paramref name="forWaiters"/> false) never uses the reserve.
+    /// </summary>
+    private bool TryTakeServerSlot(bool forWaiters = true)
     {
         var settings = Settings;
         var size = settings.PoolSize;
-        if (size > 0)
+        ClientConnection? reserveFor = null;
+        if (size > 0 && _total >= size)
         {
-            var limit = size + (_reserveAllowed ? settings.ReservePoolSize : 0);
-            if (_total >= limit)
+            if (!forWaiters || !ReserveOpen(Pooler.Time.GetTimestamp()) || _total >= size + settings.ReservePoolSize)
             {
                 return false;
             }
+            reserveFor = _waiters.First!.Value;
         }
         if (!_databaseServers.TryTake(settings.MaxDbConnections))
         {
@@ -468,7 +472,22 @@ internal sealed partial class Pool
             _databaseServers.Release();
             return false;
         }
+        if (reserveFor is not null)
+        {
+            Log.TakingFromReservePool(Pooler.Logger, reserveFor.Peer);
+        }
         return true;
+    }
+
+    /// <summary>
+    /// The reserve is open while the oldest waiting client has waited reserve_pool_timeout (checked at each
+    /// launch, like PgBouncer); a zero reserve_pool_timeout disables the reserve.
+    /// </summary>
+    private bool ReserveOpen(long now)
+    {
+        var settings = Settings;
+        return settings.ReservePoolSize > 0 && settings.ReservePoolTimeout > TimeSpan.Zero && _waiters.First is { } oldest
+            && Pooler.Time.GetElapsedTime(oldest.Value.WaitStartTimestamp, now) >= settings.ReservePoolTimeout;
     }
 
     private void ReleaseSharedSlots()
@@ -501,15 +520,6 @@ internal sealed partial class Pool
                 _waiters.RemoveFirst();
                 (expired ??= []).Add(head.Value);
             }
-            if (settings.ReservePoolSize > 0 && _waiters.First is { } oldest
-                && Pooler.Time.GetElapsedTime(oldest.Value.WaitStartTimestamp, now) >= settings.ReservePoolTimeout)
-            {
-                _reserveAllowed = true;
-            }
-            else if (_waiters.Count == 0)
-            {
-                _reserveAllowed = false;
-            }
             var keep = settings.MinPoolSize;
             for (var i = _idle.Count - 1; i >= 0; i--)
             {
@@ -525,10 +535,12 @@ internal sealed partial class Pool
             LaunchConnectsIfNeeded();
             // Clients still waiting with room in the pool itself: max_db_connections / max_user_connections is full.
             starved = !_paused && _waiters.Count > _connecting && !InLoginRetryWindow()
-                && (settings.PoolSize <= 0 || _total < settings.PoolSize + (_reserveAllowed ? settings.ReservePoolSize : 0));
-            // min_pool_size applies to pools that have clients, or a forced user (PgBouncer's rule).
+                && (settings.PoolSize <= 0 || _total < settings.PoolSize + (ReserveOpen(now) ? settings.ReservePoolSize : 0));
+            // min_pool_size applies to pools that have clients, or a forced user (PgBouncer's rule); it never goes
+            // past pool_size, and never evicts another pool's server to make room (max_db/user_connections).
             var wantsMinimum = !_paused && (_clients > 0 || !string.IsNullOrEmpty(Database.User));
-            while (wantsMinimum && _total - (retired?.Count ?? 0) < settings.MinPoolSize && TryTakeServerSlot())
+            var minimum = settings.PoolSize > 0 ? Math.Min(settings.MinPoolSize, settings.PoolSize) : settings.MinPoolSize;
+            while (wantsMinimum && _total - (retired?.Count ?? 0) < minimum && TryTakeServerSlot(forWaiters: false))
             {
                 LaunchConnect();
             }

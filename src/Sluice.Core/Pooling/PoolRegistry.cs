@@ -33,6 +33,22 @@ internal sealed class PoolRegistry(Pooler pooler)
     public ICollection<Pool> All => _pools.Values;
 
     /// <summary>
+    /// min_pool_size on a database with a forced user is kept even before any client came: its pool is made
+    /// here, for the janitor to fill (PgBouncer does the same, and only for forced users, so that a database
+    /// used by many users does not open servers for each of them).
+    /// </summary>
+    public void CreateMinimumPools(PoolerConfig config)
+    {
+        foreach (var database in config.Databases.Values)
+        {
+            if (!string.IsNullOrEmpty(database.User) && config.ResolveMinPoolSize(database) > 0)
+            {
+                GetOrCreate(database, database.User, config.Users.GetValueOrDefault(database.User));
+            }
+        }
+    }
+
+    /// <summary>
     /// max_db_connections / max_user_connections are full and <paramref name="requester"/> has clients waiting:
     /// close one idle server of another pool of the same database or user, then let the requester use the slot.
     /// </summary>

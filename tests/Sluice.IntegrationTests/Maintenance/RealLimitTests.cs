@@ -6,7 +6,7 @@ using static Sluice.IntegrationTests.Maintenance.MaintenanceKit;
 
 namespace Sluice.IntegrationTests.Maintenance;
 
-/// <summary>Server and client connection limits with real PostgreSQL: sampled backend counts and 53300 refusals.</summary>
+/// <summary>Server and client connection limits with real PostgreSQL: sampled backend counts and refusals (53300 for max_client_conn, 08P01 for the client limits, as in PgBouncer).</summary>
 [Collection(PostgresCollection.Name)]
 public sealed class RealLimitTests(PostgresFixture fixture, ITestOutputHelper output)
 {
@@ -190,15 +190,15 @@ public sealed class RealLimitTests(PostgresFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
-    public async Task MaxDbClientConnections_ThirdClientOfTheDatabaseGets53300_OtherDatabaseUnaffected()
+    public async Task MaxDbClientConnections_ThirdClientOfTheDatabaseIsRefused_OtherDatabaseUnaffected()
     {
         await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("max_db_client_connections", 2));
         await using var a = await host.OpenAsync();
         await using var b = await host.OpenAsync();
 
         var error = await ThrowsAnyAsync(async () => { await using var extra = await host.OpenAsync(); });
-        Assert.Equal("53300", SqlState(error));
-        Assert.Contains("no more connections allowed (max_db_client_connections)", ErrorText(error));
+        Assert.Equal("08P01", SqlState(error));   // PgBouncer's pooler-error code and text
+        Assert.Contains("client connections exceeded (max_db_client_connections)", ErrorText(error));
 
         await using var other = await host.OpenAsync(database: "postgres");
         Assert.Equal("postgres", await other.ScalarAsync<string>("SELECT current_database()"));
@@ -210,15 +210,15 @@ public sealed class RealLimitTests(PostgresFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
-    public async Task MaxUserClientConnections_ThirdClientOfTheUserGets53300_OtherUserUnaffected()
+    public async Task MaxUserClientConnections_ThirdClientOfTheUserIsRefused_OtherUserUnaffected()
     {
         await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("max_user_client_connections", 2));
         await using var a = await host.OpenAsync();
         await using var b = await host.OpenAsync(database: "postgres");   // the limit counts the user across databases
 
         var error = await ThrowsAnyAsync(async () => { await using var extra = await host.OpenAsync(); });
-        Assert.Equal("53300", SqlState(error));
-        Assert.Contains("no more connections allowed (max_user_client_connections)", ErrorText(error));
+        Assert.Equal("08P01", SqlState(error));   // PgBouncer's pooler-error code and text
+        Assert.Contains("client connections exceeded (max_user_client_connections)", ErrorText(error));
 
         await using var other = await host.OpenAsync(PostgresInstance.ScramUser, PostgresInstance.ScramPassword);
         Assert.Equal(PostgresInstance.ScramUser, await other.ScalarAsync<string>("SELECT current_user"));

@@ -1,0 +1,84 @@
+using Sluice.IntegrationTests.Infrastructure;
+using Sluice.Testing;
+
+namespace Sluice.IntegrationTests.Admin;
+
+/// <summary>
+/// max_db_client_connections / max_user_client_connections as PgBouncer 1.25 counts them: by login user (not the
+/// forced one), the console included, admin_users never refused, and a failed login leaves no count behind.
+/// </summary>
+[Collection(PostgresCollection.Name)]
+public sealed class ClientLimitCountTests(PostgresFixture fixture)
+{
+    private const string ForcedDatabase = "forced";
+
+    [Fact]
+    public async Task ShowUsers_CountsTheLoginUser_NotTheForcedServerUser()
+    {
+        await using var host = await AdminHost.StartAsync(fixture, ini => ini
+            .Database(ForcedDatabase, fixture.Postgres.LibpqConnectString(PostgresInstance.AppDatabase,
+                $"user={PostgresInstance.AppUser} password={PostgresInstance.AppPassword}"))
+            .User(AdminHost.OtherUser, "max_user_client_connections=2"));
+        await using var client = await RawPgClient.ConnectAsync(host.Port, AdminHost.OtherUser, ForcedDatabase, AdminHost.OtherPassword);
+
+        var users = (await host.PsqlAsync("SHOW USERS")).Records();
+        var other = users.Single(u => u["name"] == AdminHost.OtherUser);
+        Assert.Equal("1", other["current_client_connections"]);
+        Assert.Equal("2", other["max_user_client_connections"]);
+        Assert.Equal("0", users.Single(u => u["name"] == PostgresInstance.AppUser)["current_client_connections"]);
+        var db = (await host.PsqlAsync("SHOW DATABASES")).Records().Single(d => d["name"] == ForcedDatabase);
+        Assert.Equal("1", db["current_client_connections"]);
+    }
+
+    [Fact]
+    public async Task Console_CountsAgainstMaxDbClientConnections_AdminUsersAreNeverRefused()
+    {
+        await using var host = await AdminHost.StartAsync(fixture, ini => ini.Setting("max_db_client_connections", 1));
+        await using var stats = await RawPgClient.ConnectAsync(host.Port, AdminHost.StatsUser, "pgbouncer", AdminHost.StatsPassword);
+
+        var refused = await Assert.ThrowsAsync<RawPgException>(() =>
+            RawPgClient.ConnectAsync(host.Port, AdminHost.StatsUser, "pgbouncer", AdminHost.StatsPassword));
+        Assert.Equal("08P01", refused.SqlState);
+        Assert.Contains("client connections exceeded (max_db_client_connections)", refused.Message);
+
+        // The admin's own psql is the second console client: over the limit, but let in.
+        var result = await host.PsqlAsync("SHOW DATABASES");
+        Assert.True(result.Success, result.ToString());
+        var console = result.Records().Single(d => d["name"] == "pgbouncer");
+        Assert.Equal("1", console["max_client_connections"]);
+        Assert.Equal("2", console["current_client_connections"]);
+    }
+
+    [Fact]
+    public async Task Console_CountsAgainstMaxUserClientConnections_OfAStatsUser()
+    {
+        await using var host = await AdminHost.StartAsync(fixture, ini => ini.Setting("max_user_client_connections", 1));
+        await using var stats = await RawPgClient.ConnectAsync(host.Port, AdminHost.StatsUser, "pgbouncer", AdminHost.StatsPassword);
+
+        var refused = await Assert.ThrowsAsync<RawPgException>(() =>
+            RawPgClient.ConnectAsync(host.Port, AdminHost.StatsUser, "pgbouncer", AdminHost.StatsPassword));
+        Assert.Contains("client connections exceeded (max_user_client_connections)", refused.Message);
+
+        var users = (await host.PsqlAsync("SHOW USERS")).Records();
+        Assert.Equal("1", users.Single(u => u["name"] == AdminHost.StatsUser)["current_client_connections"]);
+        Assert.Equal("1", users.Single(u => u["name"] == AdminHost.AdminUser)["current_client_connections"]);
+    }
+
+    [Fact]
+    public async Task ClientRefusedByItsFirstServer_LeavesNoCountBehind()
+    {
+        const string missing = "gone";
+        await using var host = await AdminHost.StartAsync(fixture, ini => ini
+            .Database(missing, fixture.Postgres.LibpqConnectString("no_such_database_here")));
+
+        await Assert.ThrowsAsync<RawPgException>(() =>
+            RawPgClient.ConnectAsync(host.Port, PostgresInstance.AppUser, missing, PostgresInstance.AppPassword));
+
+        var users = (await host.PsqlAsync("SHOW USERS")).Records();
+        Assert.Equal("0", users.Single(u => u["name"] == PostgresInstance.AppUser)["current_client_connections"]);
+        var db = (await host.PsqlAsync("SHOW DATABASES")).Records().Single(d => d["name"] == missing);
+        Assert.Equal("0", db["current_client_connections"]);
+        var pool = (await host.PsqlAsync("SHOW POOLS")).Records().Single(p => p["database"] == missing);
+        Assert.Equal("0", pool["cl_active"]);
+    }
+}
