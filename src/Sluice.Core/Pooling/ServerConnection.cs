@@ -615,8 +615,12 @@ internal sealed partial class ServerConnection
             {
                 await client.SendFromServerAsync(buffer.AsMemory(from, to - readyForQuerySize - from)).ConfigureAwait(false);
             }
-            client.Disconnect("transaction blocks not allowed in statement pooling mode", SqlState.FeatureNotSupported);
-            return "transaction blocks not allowed in statement pooling mode";
+            // The server goes first: once the client is gone, its cleanup would race to close the server
+            // as "client disconnected with query in progress".
+            const string reason = "transaction blocks not allowed in statement pooling mode";
+            Close(reason);
+            client.Disconnect(reason, SqlState.FeatureNotSupported);
+            return reason;
         }
         client.OnReadyForQuery(status);
         stats.AddSent(to - from);
