@@ -405,7 +405,10 @@ internal sealed class Pool
         }
     }
 
-    private bool InLoginRetryWindow() =>
+    private static TimeSpan MinPositive(TimeSpan a, TimeSpan b) =>
+        a <= TimeSpan.Zero ? b : b <= TimeSpan.Zero ? a : a < b ? a : b;
+
+        private bool InLoginRetryWindow() =>
         _loginFailedAt != 0 && Pooler.Config.ServerLoginRetry > TimeSpan.Zero
         && Pooler.Time.GetElapsedTime(_loginFailedAt) < Pooler.Config.ServerLoginRetry;
 
@@ -463,9 +466,10 @@ internal sealed class Pool
         bool starved;
         lock (_lock)
         {
-            // Waiters are in arrival order: only the head can be the oldest.
-            while (settings.QueryWaitTimeout > TimeSpan.Zero && _waiters.First is { } head
-                && Pooler.Time.GetElapsedTime(head.Value.WaitStartTimestamp, now) >= settings.QueryWaitTimeout)
+            // Waiters are in arrival order: only the head can be the oldest. query_timeout counts waiting too.
+            var waitLimit = MinPositive(settings.QueryWaitTimeout, settings.QueryTimeout);
+            while (waitLimit > TimeSpan.Zero && _waiters.First is { } head
+                && Pooler.Time.GetElapsedTime(head.Value.WaitStartTimestamp, now) >= waitLimit)
             {
                 _waiters.RemoveFirst();
                 (expired ??= []).Add(head.Value);
@@ -516,9 +520,12 @@ internal sealed class Pool
         }
         if (expired is not null)
         {
+            // PgBouncer tests query_timeout first: with both set, the shorter one names the error.
+            var reason = settings.QueryTimeout > TimeSpan.Zero && (settings.QueryWaitTimeout <= TimeSpan.Zero || settings.QueryTimeout <= settings.QueryWaitTimeout)
+                ? "query_timeout" : "query_wait_timeout";
             foreach (var client in expired)
             {
-                client.FailWait(new ServerLoginException(new ErrorFields("FATAL", SqlState.ProtocolViolation, "query_wait_timeout")));
+                client.FailWait(new ServerLoginException(new ErrorFields("FATAL", SqlState.ProtocolViolation, reason)));
             }
         }
     }
@@ -536,7 +543,7 @@ internal sealed class Pool
                 ? login.Error
                 : new ErrorFields("FATAL", SqlState.ConnectionFailure, "server connection failed: " + e.Message);
             Log.ServerConnectFailed(Pooler.Logger, Key.ToString(), error.Message);
-            FailWaiters(error);
+            FailWaiters(error, keepWaiting: e is ServerLoginException { Transient: true } or System.Net.Sockets.SocketException or IOException);
             return;
         }
         _serverParameters ??= server.StartupParameters;
@@ -549,8 +556,12 @@ internal sealed class Pool
         Release(server, unused: true);
     }
 
-    /// <summary>A failed login is relayed to the clients that were waiting for it, as PgBouncer does.</summary>
-    private void FailWaiters(ErrorFields error)
+    /// <summary>
+    /// A failed login is relayed to the clients that were waiting for it, as PgBouncer does; after a failure to
+    /// reach the server (<paramref name="keepWaiting"/>) they stay queued for the retry, bounded by query_timeout
+    /// and query_wait_timeout.
+    /// </summary>
+    private void FailWaiters(ErrorFields error, bool keepWaiting)
     {
         List<ClientConnection> failed = [];
         lock (_lock)
@@ -561,7 +572,7 @@ internal sealed class Pool
             _loginFailedAt = Pooler.Time.GetTimestamp();
             _loginError = error;
             // Clients keep waiting if a working server of this pool can still serve them.
-            if (_total - _connecting > 0)
+            if (keepWaiting || _total - _connecting > 0)
             {
                 return;
             }

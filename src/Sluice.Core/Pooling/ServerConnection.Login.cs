@@ -29,7 +29,11 @@ internal sealed partial class ServerConnection
         catch (Exception e) when (e is SocketException or OperationCanceledException)
         {
             var what = e is OperationCanceledException ? "connect timeout" : e.Message;
-            throw new ServerLoginException(new ErrorFields("FATAL", SqlState.ConnectionFailure, $"server connection failed: {what}"));
+            if (e is OperationCanceledException && config.LogDisconnections)
+            {
+                Diagnostics.Log.ServerClosing(pooler.Logger, $"S-?: {pool.Key}", "connect timeout", (long)config.ServerConnectTimeout.TotalSeconds);
+            }
+            throw new ServerLoginException(new ErrorFields("FATAL", SqlState.ConnectionFailure, $"server connection failed: {what}"), transient: true);
         }
         socket.ConfigureTcp(config);
         var server = new ServerConnection(pool, socket, $"{pool.Key}@{peer}") { ConnectEndPoint = endPoint };
@@ -50,7 +54,13 @@ internal sealed partial class ServerConnection
                 throw;
             }
             var what = e is OperationCanceledException ? "server login timeout" : "server login failed: " + e.Message;
-            throw new ServerLoginException(new ErrorFields("FATAL", SqlState.ConnectionFailure, what));
+            if (e is OperationCanceledException && config.LogDisconnections)
+            {
+                // PgBouncer's janitor line: server_connect_timeout covers the login as well as the connect.
+                Diagnostics.Log.ServerClosing(pooler.Logger, server.Peer, "connect timeout", (long)pooler.Time.GetElapsedTime(server.ConnectTimestamp).TotalSeconds);
+            }
+            var transient = e is OperationCanceledException or SocketException or IOException;
+            throw new ServerLoginException(new ErrorFields("FATAL", SqlState.ConnectionFailure, what), transient);
         }
         if (pool.Settings.Mode != Config.PoolMode.Session && config.MaxPreparedStatements > 0)
         {
@@ -131,7 +141,7 @@ internal sealed partial class ServerConnection
             var (ok, code, body) = await reader.ReadTypedAsync(token).ConfigureAwait(false);
             if (!ok)
             {
-                throw new ServerLoginException(new ErrorFields("FATAL", SqlState.ConnectionFailure, "server closed the connection during login"));
+                throw new ServerLoginException(new ErrorFields("FATAL", SqlState.ConnectionFailure, "server closed the connection during login"), transient: true);
             }
             switch (code)
             {
