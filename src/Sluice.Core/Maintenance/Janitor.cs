@@ -113,9 +113,10 @@ internal sealed class Janitor : IDisposable
         }
         if (reason is not null)
         {
-            // The server is closed (its transaction dies with it) and the client told why, as PgBouncer does.
-            client.Disconnect(reason, SqlState.ProtocolViolation);
+            // The server is closed (its transaction dies with it) and the client told why, as PgBouncer does. The
+            // server goes first: a client closed first would drop it as "client disconnected with query in progress".
             server.Close(reason);
+            client.Disconnect(reason, SqlState.ProtocolViolation);
         }
     }
 

@@ -434,7 +434,10 @@ internal sealed partial class Pool
         }
     }
 
-    private bool InLoginRetryWindow() =>
+    private static TimeSpan MinPositive(TimeSpan a, TimeSpan b) =>
+        a <= TimeSpan.Zero ? b : b <= TimeSpan.Zero ? a : a < b ? a : b;
+
+        private bool InLoginRetryWindow() =>
         _loginFailedAt != 0 && Pooler.Config.ServerLoginRetry > TimeSpan.Zero
         && Pooler.Time.GetElapsedTime(_loginFailedAt) < Pooler.Config.ServerLoginRetry;
 
@@ -513,9 +516,10 @@ internal sealed partial class Pool
         bool starved;
         lock (_lock)
         {
-            // Waiters are in arrival order: only the head can be the oldest.
-            while (settings.QueryWaitTimeout > TimeSpan.Zero && _waiters.First is { } head
-                && Pooler.Time.GetElapsedTime(head.Value.WaitStartTimestamp, now) >= settings.QueryWaitTimeout)
+            // Waiters are in arrival order: only the head can be the oldest. query_timeout counts waiting too.
+            var waitLimit = MinPositive(settings.QueryWaitTimeout, settings.QueryTimeout);
+            while (waitLimit > TimeSpan.Zero && _waiters.First is { } head
+                && Pooler.Time.GetElapsedTime(head.Value.WaitStartTimestamp, now) >= waitLimit)
             {
                 _waiters.RemoveFirst();
                 (expired ??= []).Add(head.Value);
@@ -559,9 +563,12 @@ internal sealed partial class Pool
         }
         if (expired is not null)
         {
+            // PgBouncer tests query_timeout first: with both set, the shorter one names the error.
+            var reason = settings.QueryTimeout > TimeSpan.Zero && (settings.QueryWaitTimeout <= TimeSpan.Zero || settings.QueryTimeout <= settings.QueryWaitTimeout)
+                ? "query_timeout" : "query_wait_timeout";
             foreach (var client in expired)
             {
-                client.FailWait(new ServerLoginException(new ErrorFields("FATAL", SqlState.ProtocolViolation, "query_wait_timeout")));
+                client.FailWait(new ServerLoginException(new ErrorFields("FATAL", SqlState.ProtocolViolation, reason)));
             }
         }
     }

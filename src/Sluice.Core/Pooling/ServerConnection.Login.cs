@@ -40,6 +40,10 @@ internal sealed partial class ServerConnection
         catch (Exception e) when (e is SocketException or OperationCanceledException)
         {
             var what = e is OperationCanceledException ? "connect timeout" : e.Message;
+            if (e is OperationCanceledException && config.LogDisconnections)
+            {
+                Diagnostics.Log.ServerClosing(pooler.Logger, $"S-?: {pool.Key}", "connect timeout", (long)config.ServerConnectTimeout.TotalSeconds);
+            }
             throw new ServerLoginException(new ErrorFields("FATAL", SqlState.ConnectionFailure, $"server connection failed: {what}"));
         }
         var server = new ServerConnection(pool, socket, $"{pool.Key}@{peer}")
@@ -68,7 +72,16 @@ internal sealed partial class ServerConnection
                 throw;
             }
             var what = e is OperationCanceledException ? "server login timeout" : "server login failed: " + e.Message;
-            throw new ServerLoginException(new ErrorFields("FATAL", SqlState.ConnectionFailure, what));
+            if (e is OperationCanceledException && config.LogDisconnections)
+            {
+                // PgBouncer's janitor line: server_connect_timeout covers the login as well as the connect.
+                Diagnostics.Log.ServerClosing(pooler.Logger, server.Peer, "connect timeout", (long)pooler.Time.GetElapsedTime(server.ConnectTimestamp).TotalSeconds);
+            }
+            // A timeout or a hang-up leaves the waiting clients queued for the retry; anything else is a refusal.
+            throw new ServerLoginException(new ErrorFields("FATAL", SqlState.ConnectionFailure, what))
+            {
+                IsRefusal = e is not (OperationCanceledException or SocketException or IOException),
+            };
         }
         if (pool.Settings.Mode != Config.PoolMode.Session && config.MaxPreparedStatements > 0 && replicationFor is null)
         {
