@@ -84,6 +84,7 @@ internal sealed class FakeClockHost : IAsyncDisposable
                     auth_file = {authFile}
                     server_tls_sslmode = disable
                     pool_mode = transaction
+                    query_wait_notify = 0
                     {string.Join("\n", settings)}
                     """;
                 var time = new FakeTimeProvider();

@@ -1,0 +1,55 @@
+using System.Globalization;
+using Sluice.IntegrationTests.Infrastructure;
+using Sluice.Testing;
+
+namespace Sluice.IntegrationTests.Pooling;
+
+/// <summary>
+/// host=a,b with load_balance_hosts=disable: a host that does not resolve is logged once and skipped, and the
+/// next connections go straight to the host that worked; every server connect is logged with its local address.
+/// Also the '*' entry's log line when a name is first served by it.
+/// </summary>
+[Collection(PostgresCollection.Name)]
+public sealed class HostListConnectTests(PostgresFixture fixture, ITestOutputHelper output)
+{
+    private PostgresInstance Pg => fixture.Postgres;
+
+    private static int Count(SluiceHost host, string text) => host.LogLines.Count(l => l.Contains(text, StringComparison.Ordinal));
+
+    [Fact]
+    public async Task Disable_BadHostFirst_OneLookupFailure_BothServersOnGoodHost()
+    {
+        var port = Pg.Port.ToString(CultureInfo.InvariantCulture);
+        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+            .Setting("pool_mode", "session")
+            .Database("hl", $"host=unresolvable-hostname,127.0.0.1 port={port} dbname={PostgresInstance.AppDatabase} load_balance_hosts=disable"));
+
+        var clients = await Task.WhenAll(host.OpenAsync(database: "hl"), host.OpenAsync(database: "hl"));
+        try
+        {
+            await Task.WhenAll(clients.Select(c => c.ExecAsync("SELECT pg_sleep(0.3)")));
+        }
+        finally
+        {
+            foreach (var c in clients)
+            {
+                await c.DisposeAsync();
+            }
+        }
+
+        Assert.Equal(1, Count(host, "closing because: server DNS lookup failed"));
+        Assert.Equal(2, host.LogLines.Count(l => l.Contains($"@127.0.0.1:{port} new connection to server (from 127.0.0.1:", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task AutoDatabase_IsLoggedWhenFirstRegistered()
+    {
+        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Database("*", Pg.LibpqConnectString(PostgresInstance.AppDatabase)));
+        for (var i = 0; i < 2; i++)
+        {
+            await using var conn = await host.OpenAsync(database: "someauto");
+            Assert.Equal(1, await conn.ScalarAsync<int>("SELECT 1"));
+        }
+        Assert.Equal(1, Count(host, "registered new auto-database: someauto"));
+    }
+}
