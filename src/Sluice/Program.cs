@@ -93,6 +93,25 @@ var logger = loggerFactory.CreateLogger("Sluice");
 
 var pooler = new Pooler(config, loggerFactory);
 pooler.ConfigReloaded += logProvider.Configure;
+
+// Signals are caught before the listeners open, as PgBouncer sets them up before listening: a client can connect
+// as soon as they do, and a SIGHUP sent then must not end the process (the default action). A reload asked for
+// during the start is done once the start is over.
+var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+var signals = new SignalHandler(pooler, logger, () =>
+{
+    started.Task.Wait();
+    SystemdNotifier.Notify("RELOADING=1");
+    try
+    {
+        pooler.Reload(ConfigLoader.LoadFile(commandLine.ConfigFile!));
+    }
+    finally
+    {
+        SystemdNotifier.Notify("READY=1");
+    }
+});
+using var registrations = signals.Register();
 try
 {
     await pooler.StartAsync();
@@ -108,20 +127,8 @@ if (!string.IsNullOrEmpty(config.Pidfile))
     PidFile.Write(config.Pidfile);
 }
 SystemdNotifier.Notify($"READY=1\nMAINPID={Environment.ProcessId}");
+started.SetResult();
 
-var signals = new SignalHandler(pooler, logger, () =>
-{
-    SystemdNotifier.Notify("RELOADING=1");
-    try
-    {
-        pooler.Reload(ConfigLoader.LoadFile(commandLine.ConfigFile!));
-    }
-    finally
-    {
-        SystemdNotifier.Notify("READY=1");
-    }
-});
-using var registrations = signals.Register();
 var (mode, drain) = await signals.WaitForShutdownAsync();
 SystemdNotifier.Notify("STOPPING=1");
 await pooler.ShutdownAsync(mode, drain);
