@@ -72,13 +72,21 @@ internal sealed partial class ClientConnection
             Disconnect("bouncer config error", SqlState.ProtocolViolation);
             return (AuthQueryOutcome.Failed, null);
         }
+        if (row is not null && (row.Length != 2 || row[0] is null))
+        {
+            // Anything but (name, secret) is a query written for something else; guessing could let anyone in.
+            Log.PoolerError(Pooler.Logger, Peer, $"auth_query must return 2 columns (user name, secret), got {row.Length}{(row.Length == 2 ? " with a NULL user name" : "")}");
+            server.Close("unexpected response from auth_query");
+            Disconnect("bouncer config error", SqlState.ProtocolViolation);
+            return (AuthQueryOutcome.Failed, null);
+        }
         server.ReleaseAfterInternal();
         if (row is null)
         {
             return (AuthQueryOutcome.NotFound, null);
         }
-        // (name, secret): a NULL secret (expired, or no password) leaves a user that no password logs in as.
-        return (AuthQueryOutcome.Found, row is { Length: >= 2 } && row[1] is { Length: > 0 } secret ? PasswordSecret.Parse(secret) : null);
+        // A NULL secret (expired, or no password) leaves a user that no password logs in as; trust still admits it.
+        return (AuthQueryOutcome.Found, row[1] is { Length: > 0 } secret ? PasswordSecret.Parse(secret) : null);
     }
 
     /// <summary>

@@ -134,6 +134,20 @@ public sealed class AuthQueryLookupTests(PostgresFixture fixture, ITestOutputHel
         Assert.Contains(host.LogLines, l => l.Contains("\"no_such_table\" does not exist", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("SELECT usename FROM pg_shadow WHERE usename = $1")]
+    [InlineData("SELECT NULL::text, passwd FROM pg_shadow WHERE usename = $1")]
+    public async Task AuthQueryRowNotNameAndSecret_IsBouncerConfigError_EvenUnderTrust(string query)
+    {
+        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+            .Setting("auth_type", "trust")
+            .Setting("auth_user", "postgres")
+            .Database("trusted", TrustedDatabase("postgres", $"auth_query='{query}'")));
+
+        var e = await Assert.ThrowsAsync<RawPgException>(() => host.ConnectRawAsync("postgres", null, "trusted"));
+        Assert.Equal("bouncer config error", e.Fields['M']);
+    }
+
     [Fact]
     public async Task AuthPoolLoginFailure_IsPassedOnToTheClient()
     {
