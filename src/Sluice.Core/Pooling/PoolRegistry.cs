@@ -32,6 +32,12 @@ internal sealed class PoolRegistry(Pooler pooler)
 
     public ICollection<Pool> All => _pools.Values;
 
+    /// <summary>Forgets an unused pool (autodb_idle_timeout).</summary>
+    public void Remove(Pool pool) => _pools.TryRemove(new KeyValuePair<PoolKey, Pool>(pool.Key, pool));
+
+    /// <summary>Puts back a pool removed a moment too early (a client took it meanwhile).</summary>
+    public void Restore(Pool pool) => _pools.TryAdd(pool.Key, pool);
+
     /// <summary>
     /// max_db_connections / max_user_connections are full and <paramref name="requester"/> has clients waiting:
     /// close one idle server of another pool of the same database or user, then let the requester use the slot.
