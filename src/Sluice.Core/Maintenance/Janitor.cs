@@ -57,6 +57,7 @@ internal sealed class Janitor : IDisposable
             {
                 CheckClient(client, now);
             }
+            _pooler.DropIdleAutoDatabases(now);
             _statsLogger.MaybeLog(now);
             _memoryTrimmer.Tick();
         }

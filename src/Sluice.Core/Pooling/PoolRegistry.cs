@@ -32,6 +32,12 @@ internal sealed class PoolRegistry(Pooler pooler)
 
     public ICollection<Pool> All => _pools.Values;
 
+    /// <summary>Forgets an unused pool (autodb_idle_timeout).</summary>
+    public void Remove(Pool pool) => _pools.TryRemove(new KeyValuePair<PoolKey, Pool>(pool.Key, pool));
+
+    /// <summary>Puts back a pool removed a moment too early (a client took it meanwhile).</summary>
+    public void Restore(Pool pool) => _pools.TryAdd(pool.Key, pool);
+
     /// <summary>
     /// min_pool_size on a database with a forced user is kept even before any client came: its pool is made
     /// here, for the janitor to fill (PgBouncer does the same, and only for forced users, so that a database

@@ -7,7 +7,6 @@ namespace Sluice.IntegrationTests.Pooling;
 /// <summary>
 /// host=a,b with load_balance_hosts=disable: a host that does not resolve is logged once and skipped, and the
 /// next connections go straight to the host that worked; every server connect is logged with its local address.
-/// Also the '*' entry's log line when a name is first served by it.
 /// </summary>
 [Collection(PostgresCollection.Name)]
 public sealed class HostListConnectTests(PostgresFixture fixture, ITestOutputHelper output)
@@ -39,17 +38,5 @@ public sealed class HostListConnectTests(PostgresFixture fixture, ITestOutputHel
 
         Assert.Equal(1, Count(host, "closing because: server DNS lookup failed"));
         Assert.Equal(2, host.LogLines.Count(l => l.Contains($"@127.0.0.1:{port} new connection to server (from 127.0.0.1:", StringComparison.Ordinal)));
-    }
-
-    [Fact]
-    public async Task AutoDatabase_IsLoggedWhenFirstRegistered()
-    {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Database("*", Pg.LibpqConnectString(PostgresInstance.AppDatabase)));
-        for (var i = 0; i < 2; i++)
-        {
-            await using var conn = await host.OpenAsync(database: "someauto");
-            Assert.Equal(1, await conn.ScalarAsync<int>("SELECT 1"));
-        }
-        Assert.Equal(1, Count(host, "registered new auto-database: someauto"));
     }
 }
