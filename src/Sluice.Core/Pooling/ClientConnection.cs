@@ -613,8 +613,12 @@ internal sealed partial class ClientConnection
         if (sqlState is not null)
         {
             var config = Pooler.Config;
-            // Logged before the client can read why, as PgBouncer does, and also for a client that never got in.
-            LogClosing();
+            // A login refused here is logged as closing too, as in PgBouncer, and before the client can read why.
+            // (A client that got in is logged by its cleanup, after its server is dealt with.)
+            if (CancelProcessId == 0)
+            {
+                LogClosing();
+            }
             if (config.LogPoolerErrors)
             {
                 Log.PoolerError(Pooler.Logger, Peer, reason);
