@@ -192,6 +192,7 @@ internal sealed partial class Pool
     {
         Interlocked.Increment(ref _generation);
         CloseIdle("close_needed (RECONNECT or config change)");
+        CloseReplicationServers("database configuration changed");
     }
 
     /// <summary>KILL: closes every server now; their clients are disconnected by the servers' exits.</summary>
@@ -462,7 +463,7 @@ internal sealed partial class Pool
     /// </summary>
     public void Maintain(long now)
     {
-        EvictIdleForReplication();
+        MaintainReplicationWaiters(now);
         var settings = Settings;
         List<ClientConnection>? expired = null;
         List<ServerConnection>? retired = null;
