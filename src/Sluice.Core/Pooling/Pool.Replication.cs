@@ -39,6 +39,7 @@ internal sealed partial class Pool
         var timeout = Settings.QueryWaitTimeout;
         List<ClientConnection>? expired = null;
         ServerConnection? victim;
+        bool starved;
         lock (_lock)
         {
             while (timeout > TimeSpan.Zero && _replicationWaiters.First is { } head
@@ -48,8 +49,14 @@ internal sealed partial class Pool
                 (expired ??= []).Add(head.Value);
             }
             victim = TakeIdleForReplication();
+            // Room in the pool itself but none under max_db_connections / max_user_connections: another pool's idle server may give it.
+            starved = victim is null && ShouldEvictForReplication() && (Settings.PoolSize <= 0 || _total < Settings.PoolSize);
         }
         victim?.Close("evicted");
+        if (starved)
+        {
+            Pooler.Pools.EvictIdleServerFor(this);
+        }
         if (expired is not null)
         {
             foreach (var client in expired)

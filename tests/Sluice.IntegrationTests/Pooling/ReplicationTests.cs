@@ -150,6 +150,21 @@ public sealed class ReplicationTests(ReplicationPostgresFixture fixture, ITestOu
     }
 
     [Fact]
+    public async Task ReplicationClient_UnderMaxUserConnections_TakesTheSlotOfAnotherPoolsIdleServer()
+    {
+        await using var host = await StartAsync(ini => ini.Setting("max_user_connections", 1));
+        await using (var conn = await host.OpenAsync(user: "postgres", password: null, database: "postgres"))
+        {
+            Assert.Equal(1, await conn.ScalarAsync<int>("SELECT 1"));
+        }
+
+        // The "replication" pool is empty, but postgres's only connection sits idle in the "postgres" pool.
+        var r = await PsqlAsync(host, "dbname=replication user=postgres replication=true", "IDENTIFY_SYSTEM");
+        r.EnsureSuccess("psql replication=true under max_user_connections");
+        Assert.Contains(host.LogLines, l => l.Contains("evicted for a waiting client of another pool", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Reconnect_ClosesReplicationServersAtOnce()
     {
         await using var host = await StartAsync();
