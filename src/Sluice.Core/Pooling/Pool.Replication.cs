@@ -30,15 +30,56 @@ internal sealed partial class Pool
         return client.WaitForServerAsync();
     }
 
-    /// <summary>Janitor: a replication client still waiting while a pooled server sits idle gets its slot.</summary>
-    private void EvictIdleForReplication()
+    /// <summary>
+    /// Janitor: query_wait_timeout ends a replication client's wait as any other's, and one still waiting while a
+    /// pooled server sits idle gets that server's slot.
+    /// </summary>
+    private void MaintainReplicationWaiters(long now)
     {
+        var timeout = Settings.QueryWaitTimeout;
+        List<ClientConnection>? expired = null;
         ServerConnection? victim;
+        bool starved;
         lock (_lock)
         {
+            while (timeout > TimeSpan.Zero && _replicationWaiters.First is { } head
+                && Pooler.Time.GetElapsedTime(head.Value.WaitStartTimestamp, now) >= timeout)
+            {
+                _replicationWaiters.RemoveFirst();
+                (expired ??= []).Add(head.Value);
+            }
             victim = TakeIdleForReplication();
+            // Room in the pool itself but none under max_db_connections / max_user_connections: another pool's idle server may give it.
+            starved = victim is null && ShouldEvictForReplication() && (Settings.PoolSize <= 0 || _total < Settings.PoolSize);
         }
         victim?.Close("evicted");
+        if (starved)
+        {
+            Pooler.Pools.EvictIdleServerFor(this);
+        }
+        if (expired is not null)
+        {
+            foreach (var client in expired)
+            {
+                client.FailWait(new ServerLoginException(new ErrorFields("FATAL", SqlState.ProtocolViolation, "query_wait_timeout")));
+            }
+        }
+    }
+
+    /// <summary>
+    /// RECONNECT or a changed database entry: a replication stream may never end, so its server is not left to
+    /// finish as pooled ones are; it is closed now and its client told, as PgBouncer does.
+    /// </summary>
+    private void CloseReplicationServers(string reason)
+    {
+        foreach (var server in SnapshotServers())
+        {
+            if (server.Replication != ReplicationMode.None)
+            {
+                server.Client?.Disconnect(reason, SqlState.ProtocolViolation);
+                server.Close(reason);
+            }
+        }
     }
 
     /// <summary>Under the lock: the longest-idle server, when a replication client waits for a slot it holds.</summary>

@@ -192,6 +192,7 @@ internal sealed partial class Pool
         Interlocked.Increment(ref _generation);
         // PgBouncer's words for the idle servers its janitor closes after RECONNECT or a config change.
         CloseIdle("database configuration changed");
+        CloseReplicationServers("database configuration changed");
     }
 
     /// <summary>
@@ -509,7 +510,7 @@ internal sealed partial class Pool
     /// </summary>
     public void Maintain(long now)
     {
-        EvictIdleForReplication();
+        MaintainReplicationWaiters(now);
         var settings = Settings;
         List<ClientConnection>? expired = null;
         List<ServerConnection>? retired = null;

@@ -150,6 +150,53 @@ public sealed class ReplicationTests(ReplicationPostgresFixture fixture, ITestOu
     }
 
     [Fact]
+    public async Task ReplicationClient_UnderMaxUserConnections_TakesTheSlotOfAnotherPoolsIdleServer()
+    {
+        await using var host = await StartAsync(ini => ini.Setting("max_user_connections", 1));
+        await using (var conn = await host.OpenAsync(user: "postgres", password: null, database: "postgres"))
+        {
+            Assert.Equal(1, await conn.ScalarAsync<int>("SELECT 1"));
+        }
+
+        // The "replication" pool is empty, but postgres's only connection sits idle in the "postgres" pool.
+        var r = await PsqlAsync(host, "dbname=replication user=postgres replication=true", "IDENTIFY_SYSTEM");
+        r.EnsureSuccess("psql replication=true under max_user_connections");
+        Assert.Contains(host.LogLines, l => l.Contains("evicted for a waiting client of another pool", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Reconnect_ClosesReplicationServersAtOnce()
+    {
+        await using var host = await StartAsync();
+        await using var client = await RawPgClient.ConnectAsync(host.Port, "postgres", "postgres", null,
+            new Dictionary<string, string> { ["replication"] = "database" });
+        Assert.NotNull((await client.QueryAsync("IDENTIFY_SYSTEM")).FirstValue);
+
+        // A stream may never end by itself: its server is not left to finish like a pooled one.
+        await using (var admin = await RawPgClient.ConnectAsync(host.Port, "postgres", "pgbouncer", null))
+        {
+            Assert.Null((await admin.QueryAsync("RECONNECT")).Error);
+        }
+        await WaitForNoWalsenderAsync();
+        Assert.Contains(host.LogLines, l => l.Contains("closing because: database configuration changed", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task QueryWaitTimeout_EndsAReplicationClientsWaitForASlot()
+    {
+        await using var host = await StartAsync(ini => ini.Setting("default_pool_size", 1).Setting("query_wait_timeout", 1));
+        var replication = new Dictionary<string, string> { ["replication"] = "database" };
+        await using var first = await RawPgClient.ConnectAsync(host.Port, "postgres", "postgres", null, replication);
+
+        var sw = Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<RawPgException>(() =>
+            RawPgClient.ConnectAsync(host.Port, "postgres", "postgres", null, replication, TimeSpan.FromSeconds(30)));
+        Assert.Contains("query_wait_timeout", e.Message);
+        Assert.True(sw.Elapsed >= TimeSpan.FromSeconds(0.9), $"failed after {sw.Elapsed}, before query_wait_timeout");
+        Assert.NotNull((await first.QueryAsync("IDENTIFY_SYSTEM")).FirstValue);
+    }
+
+    [Fact]
     public async Task PgBasebackup_And_PgReceivewal_StreamThroughSluice()
     {
         await using var host = await StartAsync();
