@@ -41,7 +41,7 @@ internal sealed class CancelRegistry(ILogger logger, Func<TimeSpan> waitTimeout)
             return;
         }
         var server = client.Server;
-        if (server is null)
+        if (server is null || !server.TryBeginCancel(client))
         {
             Log.CancelDropped(logger, "cancel request for idle client");
             return;
@@ -67,6 +67,7 @@ internal sealed class CancelRegistry(ILogger logger, Func<TimeSpan> waitTimeout)
         finally
         {
             socket.CloseQuietly();
+            server.EndCancel();
         }
     }
 

@@ -327,6 +327,10 @@ internal sealed class Pool
     /// </summary>
     public void Release(ServerConnection server, bool unused = false)
     {
+        if (server.HoldReleaseForCancels())
+        {
+            return;   // released again when the last cancel request for its previous client is done
+        }
         ClientConnection? next = null;
         string? closeReason = null;
         lock (_lock)
