@@ -53,7 +53,7 @@ internal static class AdminCommands
         Admin("SHUTDOWN", ControlCommands.ShutdownAsync),
         Admin("PAUSE", ControlCommands.PauseAsync),
         Admin("RESUME", ControlCommands.ResumeAsync),
-        NotSupported("SUSPEND"),
+        Admin("SUSPEND", ControlCommands.SuspendAsync),
         Admin("DISABLE", ControlCommands.DisableAsync),
         Admin("ENABLE", ControlCommands.EnableAsync),
         Admin("RECONNECT", ControlCommands.ReconnectAsync),

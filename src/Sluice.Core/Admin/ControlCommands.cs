@@ -19,6 +19,27 @@ internal static class ControlCommands
         AdminMessages.WriteCommandComplete(ctx.Output, "PAUSE");
     }
 
+    /// <summary>SUSPEND (no argument): refused while paused, or with a paused database, as in PgBouncer.</summary>
+    public static ValueTask SuspendAsync(AdminContext ctx, AdminCommand command)
+    {
+        if (command.Argument is not null)
+        {
+            throw AdminCommands.InvalidCommand(command.Text);
+        }
+        if (ctx.Pooler.IsPaused)
+        {
+            throw new AdminException("already suspended/paused");
+        }
+        if (ctx.Pooler.AnyDatabasePaused)
+        {
+            throw new AdminException("cannot suspend with paused databases");
+        }
+        Log.AdminCommandIssued(ctx.Pooler.Logger, "SUSPEND");
+        ctx.Pooler.Suspend();
+        AdminMessages.WriteCommandComplete(ctx.Output, "SUSPEND");
+        return ValueTask.CompletedTask;
+    }
+
     public static ValueTask ResumeAsync(AdminContext ctx, AdminCommand command)
     {
         var database = OptionalDatabase(ctx, command);

@@ -194,14 +194,15 @@ internal static class ShowMisc
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>The global mode: paused by PAUSE or SIGUSR1 (SUSPEND is not supported, so never suspended).</summary>
+    /// <summary>The global mode: paused by PAUSE or SIGUSR1, or suspended by SUSPEND.</summary>
     public static ValueTask State(AdminContext ctx, AdminCommand command)
     {
         var result = ctx.BeginResult(StateColumns);
-        var paused = ctx.Pooler.IsPaused;
-        result.Row("active", paused ? "no" : "yes");
+        var suspended = ctx.Pooler.IsSuspended;
+        var paused = ctx.Pooler.IsPaused && !suspended;
+        result.Row("active", paused || suspended ? "no" : "yes");
         result.Row("paused", paused ? "yes" : "no");
-        result.Row("suspended", "no");
+        result.Row("suspended", suspended ? "yes" : "no");
         result.Complete();
         return ValueTask.CompletedTask;
     }

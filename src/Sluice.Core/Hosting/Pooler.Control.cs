@@ -11,12 +11,16 @@ public sealed partial class Pooler
     private readonly ConcurrentDictionary<string, bool> _disabled = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource<ShutdownMode> _shutdown = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _pausedAll;
+    private volatile bool _suspended;
     private readonly ConcurrentDictionary<string, bool> _pausedDatabases = new(StringComparer.Ordinal);
 
     /// <summary>Completes when a shutdown was requested (SHUTDOWN command or signal); the host then stops.</summary>
     public Task<ShutdownMode> ShutdownRequested => _shutdown.Task;
 
     public bool IsPaused => _pausedAll;
+
+    /// <summary>SUSPEND was issued (a kind of pause: <see cref="IsPaused"/> is true too).</summary>
+    public bool IsSuspended => _suspended;
 
     public bool IsShuttingDown => _stopping || IsDraining;
 
@@ -48,11 +52,27 @@ public sealed partial class Pooler
         }
     }
 
+    /// <summary>
+    /// SUSPEND: every pool stops handing out servers, as with PAUSE, but keeps them open. PgBouncer also stops
+    /// reading its sockets and returns once its buffers are flushed; Sluice buffers nothing between messages, so
+    /// it returns at once, and a client already linked to a server (session pooling) goes on.
+    /// </summary>
+    public void Suspend()
+    {
+        _suspended = true;
+        _pausedAll = true;
+        foreach (var pool in Select(null))
+        {
+            pool.Suspend();
+        }
+    }
+
     /// <summary>RESUME [db].</summary>
     public void Resume(string? database = null)
     {
         if (database is null)
         {
+            _suspended = false;
             _pausedAll = false;
             _pausedDatabases.Clear();
         }

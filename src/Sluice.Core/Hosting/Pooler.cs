@@ -41,7 +41,7 @@ public sealed partial class Pooler : IAsyncDisposable
         Logger = loggerFactory.CreateLogger("Sluice");
         Tracked = new TrackedParameters(config.TrackExtraParameters);
         Pools = new PoolRegistry(this);
-        Cancels = new CancelRegistry(Logger, () => _config.CancelWaitTimeout);
+        Cancels = new CancelRegistry(Logger, () => _config.CancelWaitTimeout, () => _config);
         Janitor = new Maintenance.Janitor(this);
     }
 

@@ -27,6 +27,7 @@ internal sealed partial class Pool
     private readonly ConnectionCounter _databaseServers;
     private readonly ConnectionCounter _userServers;
     private bool _paused;           // PAUSE: no server handed out, released servers closed
+    private bool _suspended;        // SUSPEND: paused, but released servers are kept idle for RESUME
     private int _generation;        // RECONNECT: servers of an older generation are closed when released
     private long _loginFailedAt;    // server_login_retry: when the last server login failed
     private ErrorFields _loginError;
@@ -165,6 +166,16 @@ internal sealed partial class Pool
         CloseIdle("pause mode");
     }
 
+    /// <summary>SUSPEND: like PAUSE no server is handed out, but servers stay open (PgBouncer keeps every socket).</summary>
+    public void Suspend()
+    {
+        lock (_lock)
+        {
+            _paused = true;
+            _suspended = true;
+        }
+    }
+
     /// <summary>RESUME: queued clients get servers again.</summary>
     public void Resume()
     {
@@ -172,6 +183,7 @@ internal sealed partial class Pool
         lock (_lock)
         {
             _paused = false;
+            _suspended = false;
             while (_waiters.First is { } node && TryTakeIdle(out var server))
             {
                 _waiters.RemoveFirst();
@@ -336,6 +348,10 @@ internal sealed partial class Pool
     /// </summary>
     public void Release(ServerConnection server, bool unused = false)
     {
+        if (server.HoldReleaseForCancels())
+        {
+            return;   // released again when the last cancel request for its previous client is done
+        }
         ClientConnection? next = null;
         string? closeReason = null;
         lock (_lock)
@@ -352,9 +368,14 @@ internal sealed partial class Pool
             {
                 closeReason = "close_needed (RECONNECT or config change)";
             }
-            else if (_paused)
+            else if (_paused && !_suspended)
             {
                 closeReason = "pause mode";
+            }
+            else if (_paused)
+            {
+                server.MarkIdle(Pooler.Time.GetTimestamp());
+                _idle.Add(server);
             }
             else if (_waiters.First is null && ShouldEvictForReplication())
             {

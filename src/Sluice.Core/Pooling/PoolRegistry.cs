@@ -24,8 +24,15 @@ internal sealed class PoolRegistry(Pooler pooler)
         var added = _pools.GetOrAdd(key, created);
         if (added == created && pooler.IsPausedFor(database.Name))
         {
-            // A pool first used during PAUSE is held like the others.
-            added.Pause();
+            // A pool first used during PAUSE or SUSPEND is held like the others.
+            if (pooler.IsSuspended)
+            {
+                added.Suspend();
+            }
+            else
+            {
+                added.Pause();
+            }
         }
         return added;
     }

@@ -77,11 +77,8 @@ internal sealed partial class ServerConnection
                 // PgBouncer's janitor line: server_connect_timeout covers the login as well as the connect.
                 Diagnostics.Log.ServerClosing(pooler.Logger, server.Peer, "connect timeout", (long)pooler.Time.GetElapsedTime(server.ConnectTimestamp).TotalSeconds);
             }
-            // A timeout or a hang-up leaves the waiting clients queued for the retry; anything else is a refusal.
-            throw new ServerLoginException(new ErrorFields("FATAL", SqlState.ConnectionFailure, what))
-            {
-                IsRefusal = e is not (OperationCanceledException or SocketException or IOException),
-            };
+            // Not a refusal (a timeout, a hang-up, a broken login message): the waiting clients stay queued for the retry.
+            throw new ServerLoginException(new ErrorFields("FATAL", SqlState.ConnectionFailure, what));
         }
         if (pool.Settings.Mode != Config.PoolMode.Session && config.MaxPreparedStatements > 0 && replicationFor is null)
         {

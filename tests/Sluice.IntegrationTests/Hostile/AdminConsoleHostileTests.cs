@@ -39,7 +39,7 @@ public sealed class AdminConsoleHostileTests(PostgresFixture fixture, ITestOutpu
         "ENABLE \"nosuchdb\"",
         "RECONNECT \"nosuchdb\"",
         "WAIT_CLOSE \"nosuchdb\"",
-        "SUSPEND",
+        "SUSPEND now",
         "SHOW FDS",
         "RELOAD now please",
         "select * from pg_stat_activity",

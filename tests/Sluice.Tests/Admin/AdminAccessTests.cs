@@ -72,15 +72,6 @@ public sealed class AdminAccessTests
         Assert.Equal("invalid command 'frobnicate now;', use SHOW HELP;", error['M']);
     }
 
-    [Fact]
-    public void Suspend_IsNotSupported()
-    {
-        var error = Assert.Single(AdminTestKit.Run(AdminTestKit.NewPooler(), "SUSPEND")).Fields();
-
-        Assert.Equal("08P01", error['C']);
-        Assert.Equal("SUSPEND is not supported yet", error['M']);
-    }
-
     [Theory]
     [InlineData("DISABLE")]
     [InlineData("KILL")]

@@ -251,3 +251,31 @@ public sealed class ClientStatementsTests
         Assert.Equal([4, 5], c.Create(new ReadOnlySpan<byte>([4, 5])));
     }
 }
+
+public sealed class ServerStatementsShrinkTests
+{
+    private static PreparedStatement S(long id) => new(id, Encoding.UTF8.GetBytes($"SELECT {id}\0\0\0"));
+
+    [Fact]
+    public void TakeOldestBeyond_ShrinksToTheNewLimit_LeastRecentlyUsedFirst()
+    {
+        var server = new ServerStatements();
+        var all = Enumerable.Range(1, 5).Select(i => S(i)).ToArray();
+        foreach (var s in all)
+        {
+            server.Add(s, 10);
+        }
+        server.Touch(all[0]);   // order 2, 3, 4, 5, 1
+
+        var taken = new List<long>();
+        while (server.TakeOldestBeyond(1) is { } old)
+        {
+            taken.Add(old.Id);
+        }
+
+        Assert.Equal([2L, 3L, 4L, 5L], taken);
+        Assert.Equal(1, server.Count);
+        Assert.True(server.Touch(all[0]));
+        Assert.Equal(5, server.AddedTotal);
+    }
+}
