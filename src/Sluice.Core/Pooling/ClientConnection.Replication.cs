@@ -71,10 +71,9 @@ internal sealed partial class ClientConnection
     private void LeaveAfterFailedReplicationLogin(Pool pool, string reason)
     {
         pool.ClientLeft();
-        if (Pooler.Config.LogDisconnections)
-        {
-            Log.ClientClosing(Pooler.Logger, Peer, reason, (long)Pooler.Time.GetElapsedTime(ConnectTimestamp).TotalSeconds);
-        }
+        // Through the once-per-client logger: the Disconnect that follows would log the line again otherwise.
+        _closeReason ??= reason;
+        LogClosing();
     }
 
     /// <summary>A replication server belongs to its client alone: it goes with it, whatever state the stream was in.</summary>
