@@ -5,6 +5,7 @@ using Sluice.Config;
 using Sluice.Diagnostics;
 using Sluice.Hosting;
 
+InheritedSignalDispositions.UnignoreHandledSignals();
 SocketEngineTuning.Apply();
 var commandLine = CommandLine.Parse(args, out var argError);
 if (argError is not null)

@@ -71,6 +71,7 @@ internal sealed partial class ClientConnection
     private void LeaveAfterFailedReplicationLogin(Pool pool, string reason)
     {
         pool.ClientLeft();
+        // Through the once-per-client logger: the Disconnect that follows would log the line again otherwise.
         _closeReason ??= reason;
         LogClosing();
     }
