@@ -102,6 +102,9 @@ public sealed partial class Pooler : IAsyncDisposable
 
     internal CancelRegistry Cancels { get; }
 
+    /// <summary>Ids of this pooler's clients and servers, one counter for both as in PgBouncer.</summary>
+    internal SocketIds SocketIds { get; } = new();
+
     public Task StartAsync()
     {
         var config = _config;

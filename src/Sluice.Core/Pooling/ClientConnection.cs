@@ -38,7 +38,7 @@ internal sealed partial class ClientConnection
         _socket = socket;
         _connection = new SocketConnection(socket);
         IsUnixSocket = isUnixSocket;
-        Id = SocketIds.Next();
+        Id = pooler.SocketIds.Next();
         ConnectTimestamp = pooler.Time.GetTimestamp();
         // Kept as the object, formatted only when a log line or SHOW needs it: most logins never print it.
         _remoteEndPoint = isUnixSocket ? null : socket.RemoteEndPoint;

@@ -38,7 +38,7 @@ internal sealed partial class ServerConnection
         Pool = pool;
         _socket = socket;
         _connection = new SocketConnection(socket);
-        Id = SocketIds.Next();
+        Id = pool.Pooler.SocketIds.Next();
         Peer = $"S-{Id}: {peer}";
         Parameters = pool.Pooler.Tracked.NewValues();
         Generation = pool.Generation;
