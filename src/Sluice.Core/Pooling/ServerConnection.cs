@@ -404,7 +404,10 @@ internal sealed partial class ServerConnection
 
                     if (state == ServerState.Active)
                     {
-                        if (code is BackendCode.CopyInResponse or BackendCode.CopyBothResponse or BackendCode.CommandComplete or BackendCode.ErrorResponse)
+                        // Only a COPY's start, and its end while one is open, take the state lock: a CommandComplete
+                        // of an ordinary query passes by on the flag (set by this loop alone).
+                        if (code is BackendCode.CopyInResponse or BackendCode.CopyBothResponse
+                            || (_copyIn && code is BackendCode.CommandComplete or BackendCode.ErrorResponse))
                         {
                             TrackCopyIn(code);
                         }
