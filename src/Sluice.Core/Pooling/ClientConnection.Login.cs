@@ -191,6 +191,7 @@ internal sealed partial class ClientConnection
         // The handshake replaces the connection; the login goes on with a reader over TLS.
         async Task<bool> StartTlsAsync(bool direct)
         {
+            _connection.Detach();
             var (tls, tlsError) = await TlsHandshake.AcceptAsync(_socket, tlsOptions!, direct, token).ConfigureAwait(false);
             if (tls is null)
             {

@@ -36,7 +36,7 @@ internal sealed partial class ClientConnection
     {
         Pooler = pooler;
         _socket = socket;
-        _connection = new SocketConnection(socket);
+        _connection = IoEngine.Adopt(socket);
         IsUnixSocket = isUnixSocket;
         Id = pooler.SocketIds.Next();
         ConnectTimestamp = pooler.Time.GetTimestamp();
@@ -154,7 +154,7 @@ internal sealed partial class ClientConnection
                         BufferPool.Return(buffer);
                         buffer = null;
                         // Wait for the next query holding no buffer: idle clients cost no memory.
-                        var wait = _connection.ReceiveAsync(Memory<byte>.Empty);   // a zero-byte read: Socket's own ValueTask, no wrapper
+                        var wait = _connection.WaitForDataAsync();
                         if (!wait.IsCompleted)
                         {
                             turns.Waited();

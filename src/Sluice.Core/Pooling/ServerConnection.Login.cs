@@ -24,12 +24,12 @@ internal sealed partial class ServerConnection
         using var timeout = new CancellationTokenSource(config.ServerConnectTimeout > TimeSpan.Zero ? config.ServerConnectTimeout : Timeout.InfiniteTimeSpan, pooler.Time);
         var token = timeout.Token;
 
-        Socket socket;
+        Connection connection;
         string peer;
         EndPoint endPoint;
         try
         {
-            (socket, peer, endPoint) = await OpenSocketAsync(host, port, config, token).ConfigureAwait(false);
+            (connection, peer, endPoint) = await OpenSocketAsync(host, port, config, token).ConfigureAwait(false);
         }
         catch (SocketException e) when (IsLookupFailure(e))
         {
@@ -46,7 +46,8 @@ internal sealed partial class ServerConnection
             }
             throw new ServerLoginException(new ErrorFields("FATAL", SqlState.ConnectionFailure, $"server connection failed: {what}"));
         }
-        var server = new ServerConnection(pool, socket, $"{pool.Key}@{peer}")
+        var socket = connection.Socket;
+        var server = new ServerConnection(pool, connection, $"{pool.Key}@{peer}")
         {
             ConnectEndPoint = endPoint,
             Replication = replicationFor?.Replication ?? ReplicationMode.None,
@@ -58,7 +59,7 @@ internal sealed partial class ServerConnection
         try
         {
             // server_tls_sslmode: SSLRequest and TLS handshake before the StartupMessage (Transport/TlsHandshake.cs).
-            if (await TlsHandshake.ConnectToServerAsync(socket, pooler.Tls, host, token).ConfigureAwait(false) is { } tls)
+            if (await TlsHandshake.ConnectToServerAsync(connection, pooler.Tls, host, token).ConfigureAwait(false) is { } tls)
             {
                 server._connection = tls;
             }
@@ -88,7 +89,7 @@ internal sealed partial class ServerConnection
         return server;
     }
 
-    private static async Task<(Socket Socket, string Peer, EndPoint EndPoint)> OpenSocketAsync(string? host, int port, PoolerConfig config, CancellationToken token)
+    private static async Task<(Connection Connection, string Peer, EndPoint EndPoint)> OpenSocketAsync(string? host, int port, PoolerConfig config, CancellationToken token)
     {
         var unixSocketDir = config.UnixSocketDir;
         if (string.IsNullOrEmpty(host) || host.StartsWith('/') || host.StartsWith('@'))
@@ -97,16 +98,17 @@ internal sealed partial class ServerConnection
             var path = dir.StartsWith('@') ? "\0" + dir[1..] + $"/.s.PGSQL.{port}" : Path.Combine(dir, $".s.PGSQL.{port}");
             var unix = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             var unixEndPoint = new UnixDomainSocketEndPoint(path);
+            Connection connected;
             try
             {
-                await unix.ConnectAsync(unixEndPoint, token).ConfigureAwait(false);
+                connected = await IoEngine.ConnectAsync(unix, unixEndPoint, token).ConfigureAwait(false);
             }
             catch
             {
                 unix.Dispose();
                 throw;
             }
-            return (unix, $"unix:{path}", unixEndPoint);
+            return (connected, $"unix:{path}", unixEndPoint);
         }
 
         var addresses = IPAddress.TryParse(host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, token).ConfigureAwait(false);
@@ -121,8 +123,8 @@ internal sealed partial class ServerConnection
                 // reopens (a walsender streaming WAL did, for good).
                 tcp.ConfigureTcp(config);
                 var ipEndPoint = new IPEndPoint(address, port);
-                await tcp.ConnectAsync(ipEndPoint, token).ConfigureAwait(false);
-                return (tcp, address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]:{port}" : $"{address}:{port}", ipEndPoint);
+                var connected = await IoEngine.ConnectAsync(tcp, ipEndPoint, token).ConfigureAwait(false);
+                return (connected, address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]:{port}" : $"{address}:{port}", ipEndPoint);
             }
             catch (SocketException e)
             {

@@ -33,11 +33,11 @@ internal sealed partial class ServerConnection
     private TaskCompletionSource<ErrorFields?>? _internalQuery;
     private ErrorFields? _internalError;
 
-    private ServerConnection(Pool pool, Socket socket, string peer)
+    private ServerConnection(Pool pool, Connection connection, string peer)
     {
         Pool = pool;
-        _socket = socket;
-        _connection = new SocketConnection(socket);
+        _socket = connection.Socket;
+        _connection = connection;
         Id = pool.Pooler.SocketIds.Next();
         Peer = $"S-{Id}: {peer}";
         Parameters = pool.Pooler.Tracked.NewValues();
@@ -334,7 +334,7 @@ internal sealed partial class ServerConnection
                     BufferPool.Return(buffer);
                     buffer = null;
                     // Wait for data without holding a buffer: an idle server costs no memory.
-                    var wait = _connection.ReceiveAsync(Memory<byte>.Empty);   // a zero-byte read: Socket's own ValueTask, no wrapper
+                    var wait = _connection.WaitForDataAsync();
                     if (!wait.IsCompleted)
                     {
                         turns.Waited();

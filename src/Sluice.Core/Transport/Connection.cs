@@ -26,10 +26,25 @@ internal abstract class Connection
     public virtual ValueTask<int> ReceiveReadyAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
         ReceiveAsync(buffer, cancellationToken);
 
+    /// <summary>Waits for data and copies the first bytes without consuming them (the TLS ClientHello check).</summary>
+    public virtual async ValueTask<int> PeekAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        await WaitForDataAsync(cancellationToken).ConfigureAwait(false);
+        return Socket.Receive(buffer.Span, SocketFlags.Peek);
+    }
+
     public abstract ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default);
 
     /// <summary>A last message (an error, Terminate) sent on the way out; never blocks for long and never throws.</summary>
     public abstract void TrySendFinal(ReadOnlySpan<byte> data);
 
     public abstract void Close();
+
+    /// <summary>
+    /// Called before a TLS stream takes the socket over: an engine that watches the socket itself lets go of it,
+    /// so only .NET's engine, which SslStream's NetworkStream uses, waits on it from then on.
+    /// </summary>
+    public virtual void Detach()
+    {
+    }
 }

@@ -22,9 +22,8 @@ internal static class TlsHandshake
     /// </summary>
     public static async ValueTask<bool> IsDirectTlsAsync(Connection connection, CancellationToken token)
     {
-        await connection.WaitForDataAsync(token).ConfigureAwait(false);
         var first = new byte[1];
-        return connection.Socket.Receive(first, SocketFlags.Peek) == 1 && first[0] == TlsHandshakeRecord;
+        return await connection.PeekAsync(first, token).ConfigureAwait(false) == 1 && first[0] == TlsHandshakeRecord;
     }
 
     /// <summary>
@@ -57,8 +56,9 @@ internal static class TlsHandshake
     /// Returns the TLS connection, or null to go on in plain text; throws a <see cref="ServerLoginException"/>
     /// (08006) with the reason.
     /// </summary>
-    public static async Task<TlsConnection?> ConnectToServerAsync(Socket socket, TlsContexts contexts, string? host, CancellationToken token)
+    public static async Task<TlsConnection?> ConnectToServerAsync(Connection connection, TlsContexts contexts, string? host, CancellationToken token)
     {
+        var socket = connection.Socket;
         var mode = contexts.ServerMode;
         if (mode == TlsMode.Disable || socket.AddressFamily == AddressFamily.Unix || string.IsNullOrEmpty(host))
         {
@@ -76,16 +76,17 @@ internal static class TlsHandshake
         var request = new byte[8];
         System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(request, 8);
         System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(request.AsSpan(4), SslRequestCode);
-        await socket.SendAsync(request, SocketFlags.None, token).ConfigureAwait(false);
+        await connection.SendAsync(request, token).ConfigureAwait(false);
         // Exactly one byte: whatever follows 'S' belongs to the TLS handshake and must not be buffered here.
         var answer = new byte[1];
-        if (await socket.ReceiveAsync(answer, SocketFlags.None, token).ConfigureAwait(false) != 1)
+        if (await connection.ReceiveAsync(answer, token).ConfigureAwait(false) != 1)
         {
             throw Fail("server closed the connection after SSLRequest");
         }
         switch (answer[0])
         {
             case (byte)'S':
+                connection.Detach();   // SslStream drives the socket from here on
                 break;
             case (byte)'N' when mode < TlsMode.Require:
                 return null;

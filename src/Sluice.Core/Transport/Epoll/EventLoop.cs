@@ -1,0 +1,143 @@
+using System.Runtime.InteropServices;
+
+namespace Sluice.Transport.Epoll;
+
+/// <summary>
+/// One event-loop thread and its own epoll instance, PgBouncer's libevent loop in .NET: it waits for edges on
+/// the sockets registered with it and runs each connection's parked continuation right there. Connections are
+/// found through a slot table rather than a GC handle, and each registration carries the slot's generation, so
+/// an event that arrives after its connection closed (and its slot was reused) is recognised and dropped.
+/// </summary>
+internal sealed unsafe class EventLoop
+{
+    private const int MaxEventsPerWait = 256;
+
+    private readonly int _epoll;
+    private readonly Lock _slotsLock = new();
+    private EpollConnection?[] _slots = new EpollConnection?[64];
+    private uint[] _generations = new uint[64];
+    private readonly Stack<int> _freeSlots = new();
+    private int _nextSlot;
+
+    public EventLoop(int index)
+    {
+        _epoll = LibC.EpollCreate1(LibC.EPOLL_CLOEXEC);
+        if (_epoll < 0)
+        {
+            throw new System.Net.Sockets.SocketException(Marshal.GetLastPInvokeError());
+        }
+        var thread = new Thread(Run) { IsBackground = true, Name = $"sluice-io-{index}" };
+        thread.UnsafeStart();
+    }
+
+    /// <summary>Adds a socket for its whole life: in, out, hang-up, edge-triggered, as .NET's own engine does.</summary>
+    public ulong Register(EpollConnection connection)
+    {
+        int slot;
+        uint generation;
+        lock (_slotsLock)
+        {
+            slot = _freeSlots.Count > 0 ? _freeSlots.Pop() : _nextSlot++;
+            if (slot >= _slots.Length)
+            {
+                Array.Resize(ref _generations, _slots.Length * 2);
+                var bigger = new EpollConnection?[_slots.Length * 2];
+                _slots.CopyTo(bigger, 0);
+                Volatile.Write(ref _slots, bigger);
+            }
+            generation = ++_generations[slot];
+            Volatile.Write(ref _slots[slot], connection);
+        }
+        var registration = ((ulong)generation << 32) | (uint)slot;
+        var epollEvent = stackalloc byte[16];
+        LibC.WriteEpollEvent(epollEvent, LibC.EPOLLIN | LibC.EPOLLOUT | LibC.EPOLLRDHUP | LibC.EPOLLET, registration);
+        if (LibC.EpollCtl(_epoll, LibC.EPOLL_CTL_ADD, (int)connection.Socket.SafeHandle.DangerousGetHandle(), epollEvent) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            Release(slot);
+            throw new System.Net.Sockets.SocketException(errno);
+        }
+        return registration;
+    }
+
+    /// <summary>Stops events for a connection; idempotent. Closing the descriptor would drop it from epoll too, but a detached socket lives on.</summary>
+    public void Unregister(EpollConnection connection)
+    {
+        var slot = (int)(uint)connection.Registration;
+        lock (_slotsLock)
+        {
+            if (!ReferenceEquals(_slots[slot], connection))
+            {
+                return;
+            }
+            _slots[slot] = null;
+            _freeSlots.Push(slot);
+        }
+        var handle = connection.Socket.SafeHandle;
+        var addedRef = false;
+        try
+        {
+            handle.DangerousAddRef(ref addedRef);
+            LibC.EpollCtl(_epoll, LibC.EPOLL_CTL_DEL, (int)handle.DangerousGetHandle(), null);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already closed: the kernel dropped the registration with the descriptor.
+        }
+        finally
+        {
+            if (addedRef)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
+    private void Release(int slot)
+    {
+        lock (_slotsLock)
+        {
+            _slots[slot] = null;
+            _freeSlots.Push(slot);
+        }
+    }
+
+    private void Run()
+    {
+        var size = LibC.EpollEventSize;
+        var events = (byte*)NativeMemory.Alloc((nuint)(MaxEventsPerWait * size));
+        while (true)
+        {
+            var count = LibC.EpollWait(_epoll, events, MaxEventsPerWait, -1);
+            if (count < 0)
+            {
+                if (Marshal.GetLastPInvokeError() == LibC.EINTR)
+                {
+                    continue;
+                }
+                Environment.FailFast("epoll_wait failed: errno " + Marshal.GetLastPInvokeError());
+            }
+            for (var i = 0; i < count; i++)
+            {
+                var entry = events + (i * size);
+                var registration = *(ulong*)(entry + LibC.EpollDataOffset);
+                // Read the table afresh per event: a socket registered after a resize is only in the new table.
+                var connection = Volatile.Read(ref Volatile.Read(ref _slots)[(int)(uint)registration]);
+                if (connection is null || connection.Registration != registration)
+                {
+                    continue;
+                }
+                try
+                {
+                    connection.OnEvents(*(uint*)entry);
+                }
+                catch (Exception e)
+                {
+                    // A continuation's exception belongs to its own loop, which catches everything; reaching here
+                    // is a bug, and one connection's bug must not stop the loop that serves the others.
+                    Environment.FailFast("unhandled exception on an event-loop thread", e);
+                }
+            }
+        }
+    }
+}
