@@ -27,7 +27,7 @@ public sealed partial class Pooler
     /// </summary>
     internal void DropIdleAutoDatabases(long now)
     {
-        var timeout = _config.AutodbIdleTimeout;
+        var timeout = Config.AutodbIdleTimeout;
         if (timeout <= TimeSpan.Zero || _autoDatabases.IsEmpty)
         {
             return;

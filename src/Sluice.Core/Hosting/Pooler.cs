@@ -11,18 +11,22 @@ using Sluice.Transport;
 namespace Sluice.Hosting;
 
 /// <summary>
-/// The running pooler: the current config snapshot, the listeners, the pools and the clients. Config and
-/// auth_file are immutable snapshots swapped atomically, so connections read them without locks.
+/// The running pooler: the current config snapshot, the listeners, the pools and the clients. The settings and the
+/// files loaded with them are one immutable <see cref="ConfigSnapshot"/> swapped atomically, so connections read
+/// them without locks.
 /// </summary>
 public sealed partial class Pooler : IAsyncDisposable
 {
     private readonly List<Listener> _listeners = [];
     private readonly ConcurrentDictionary<long, ClientConnection> _clients = new();
     private readonly ConcurrentDictionary<string, DatabaseEntry> _autoDatabases = new(StringComparer.Ordinal);
-    private volatile PoolerConfig _config;
-    private volatile AuthFile _authFile = AuthFile.Empty;
-    private volatile HbaFile _hba = HbaFile.Empty;
-    private volatile IdentMap _ident = IdentMap.Empty;
+    private volatile ConfigSnapshot _snapshot;
+
+    /// <summary>
+    /// Taken by whoever publishes a snapshot: a reload builds the next one from the current one (SET keeps the
+    /// auth_file and TLS setup in use), and pools follow the snapshots in the order they were published.
+    /// </summary>
+    private readonly Lock _publishing = new();
     private int _clientCount;
     private volatile bool _stopping;
     private Metrics.HttpEndpoint? _http;
@@ -36,18 +40,24 @@ public sealed partial class Pooler : IAsyncDisposable
 
     public Pooler(PoolerConfig config, ILoggerFactory loggerFactory, TimeProvider? time = null)
     {
-        _config = config;
+        _snapshot = ConfigSnapshot.Unloaded(config);
         Time = time ?? TimeProvider.System;
         Logger = loggerFactory.CreateLogger("Sluice");
         Tracked = new TrackedParameters(config.TrackExtraParameters);
         Pools = new PoolRegistry(this);
-        Cancels = new CancelRegistry(Logger, () => _config.CancelWaitTimeout, () => _config);
+        Cancels = new CancelRegistry(Logger, () => Config.CancelWaitTimeout, () => Config);
         Janitor = new Maintenance.Janitor(this);
     }
 
     internal Maintenance.Janitor Janitor { get; }
 
-    public PoolerConfig Config => _config;
+    public PoolerConfig Config => _snapshot.Config;
+
+    /// <summary>
+    /// The settings and files in force. Who needs more than one of them (a login: the settings, HBA rules and
+    /// auth_file) reads this once and keeps it, so that a reload meanwhile cannot give it a mix of two.
+    /// </summary>
+    internal ConfigSnapshot Snapshot => _snapshot;
 
     public TimeProvider Time { get; }
 
@@ -86,12 +96,7 @@ public sealed partial class Pooler : IAsyncDisposable
 
     internal int AdmittedClientCount => _clients.Count;
 
-    internal AuthFile AuthFile => _authFile;
-
-    /// <summary>auth_hba_file and auth_ident_file, loaded with the config (empty when not set).</summary>
-    internal HbaFile Hba => _hba;
-
-    internal IdentMap Ident => _ident;
+    internal AuthFile AuthFile => _snapshot.AuthFile;
 
     internal TrackedParameters Tracked { get; }
 
@@ -107,11 +112,15 @@ public sealed partial class Pooler : IAsyncDisposable
 
     public Task StartAsync()
     {
-        var config = _config;
-        _authFile = LoadAuthFile(config);
-        (_hba, _ident) = LoadHba(config);
-        CheckTls(config, "TLS setup failed");
-        _tls = TlsContexts.For(config);
+        PoolerConfig config;
+        lock (_publishing)
+        {
+            config = _snapshot.Config;
+            var authFile = LoadAuthFile(config);
+            var (hba, ident) = LoadHba(config);
+            CheckTls(config, "TLS setup failed");
+            _snapshot = new ConfigSnapshot(config, authFile, hba, ident, TlsContexts.For(config));
+        }
         Bind(config);
         if (_listeners.Count == 0)
         {
@@ -168,34 +177,64 @@ public sealed partial class Pooler : IAsyncDisposable
     public event Action<PoolerConfig>? ConfigReloaded;
 
     /// <summary>
-    /// Applies a new config snapshot and auth_file (RELOAD / SIGHUP); connected clients keep working. False when
-    /// the snapshot's TLS files could not be used: the snapshot is applied, the previous TLS setup stays (logged).
+    /// Applies a new config snapshot with its auth_file, auth_hba_file and auth_ident_file (RELOAD / SIGHUP), all
+    /// in one swap; connected clients keep working. A file that cannot be read leaves everything as it was (the
+    /// exception says why). False when the snapshot's TLS files could not be used: the rest is applied, the previous
+    /// TLS setup stays (logged).
     /// </summary>
     public bool Reload(PoolerConfig config, bool reloadAuthFile = true, bool reloadTls = true)
     {
-        var authFile = reloadAuthFile ? LoadAuthFile(config) : _authFile;
-        var (hba, ident) = reloadAuthFile ? LoadHba(config) : (_hba, _ident);
-        _hba = hba;
-        _ident = ident;
-        _config = config;
-        _authFile = authFile;
-        _autoDatabases.Clear();
-        ConfigReloaded?.Invoke(config);
-        foreach (var pool in Pools.All)
+        lock (_publishing)
         {
-            var database = FindDatabase(pool.Key.Database);
-            if (database is not null)
+            var current = _snapshot;
+            var authFile = reloadAuthFile ? LoadAuthFile(config) : current.AuthFile;
+            var (hba, ident) = reloadAuthFile ? LoadHba(config) : (current.Hba, current.Ident);
+            var tlsErrors = reloadTls ? TlsContexts.Validate(config) : [];
+            var tls = reloadTls && tlsErrors.Count == 0 ? TlsContexts.For(config) : current.Tls;
+            _snapshot = new ConfigSnapshot(config, authFile, hba, ident, tls);
+            _autoDatabases.Clear();
+            ConfigReloaded?.Invoke(config);
+            foreach (var pool in Pools.All)
             {
-                config.Users.TryGetValue(pool.ServerUser, out var user);
-                pool.Reconfigure(database, PoolSettings.Resolve(config, database, user));
+                Reconfigure(pool, config);
             }
+            // After ConfigReloaded, which may have moved the log to a new file.
+            return !reloadTls || TlsApplied(tlsErrors, current.Tls, tls);
         }
-        return !reloadTls || ApplyTls(config);
     }
 
-    internal DatabaseEntry? FindDatabase(string name)
+    /// <summary>
+    /// A pool just made from <paramref name="config"/>'s entries: when a reload has replaced them since, it may have
+    /// gone over the pools before this one was listed, so the pool takes the current settings here.
+    /// </summary>
+    internal void CatchUp(Pool pool, PoolerConfig config)
     {
-        var config = _config;
+        if (_snapshot.Config == config)
+        {
+            // Any later reload finds the pool listed.
+            return;
+        }
+        lock (_publishing)
+        {
+            Reconfigure(pool, _snapshot.Config);
+        }
+    }
+
+    private void Reconfigure(Pool pool, PoolerConfig config)
+    {
+        var database = FindDatabase(pool.Key.Database, config);
+        if (database is not null)
+        {
+            config.Users.TryGetValue(pool.ServerUser, out var user);
+            pool.Reconfigure(database, PoolSettings.Resolve(config, database, user));
+        }
+    }
+
+    internal DatabaseEntry? FindDatabase(string name) => FindDatabase(name, Config);
+
+    /// <summary>The entry serving <paramref name="name"/> in <paramref name="config"/> (a login looks in its own snapshot's).</summary>
+    internal DatabaseEntry? FindDatabase(string name, PoolerConfig config)
+    {
         if (config.Databases.TryGetValue(name, out var entry))
         {
             return entry;
@@ -215,7 +254,7 @@ public sealed partial class Pooler : IAsyncDisposable
             return false;
         }
         var count = Interlocked.Increment(ref _clientCount);
-        if (count > _config.MaxClientConn)
+        if (count > Config.MaxClientConn)
         {
             Interlocked.Decrement(ref _clientCount);
             return false;
@@ -292,7 +331,7 @@ public sealed partial class Pooler : IAsyncDisposable
         }
         if (!isUnix)
         {
-            socket.ConfigureTcp(_config);
+            socket.ConfigureTcp(Config);
         }
         var client = new ClientConnection(this, socket, isUnix);
         _ = client.RunAsync();
@@ -369,7 +408,7 @@ public sealed partial class Pooler : IAsyncDisposable
 
     /// <summary>
     /// At start, TLS settings whose files cannot be used stop the pooler with the setting and file in the message
-    /// (later snapshots keep the running TLS setup instead, see <see cref="ApplyTls"/>).
+    /// (later snapshots keep the running TLS setup instead, see <see cref="TlsApplied"/>).
     /// </summary>
     private static void CheckTls(PoolerConfig config, string what)
     {

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Sluice.Auth;
 using Sluice.Config;
+using Sluice.Hosting;
 using Sluice.Protocol;
 using Sluice.Transport;
 
@@ -24,19 +25,23 @@ internal sealed partial class ClientConnection
 
     private static readonly Task<AuthResult?> NotAuthenticated = Task.FromResult<AuthResult?>(null);
 
-    /// <summary>Authenticates the client per auth_type against auth_file. Returns null after disconnecting it.</summary>
+    /// <summary>
+    /// Authenticates the client per auth_type against auth_file, both of <paramref name="snapshot"/> as are the HBA
+    /// rules and ident maps. Returns null after disconnecting it.
+    /// </summary>
     /// <remarks>
     /// Not itself async: the usual login goes straight to the exchange's task, so a read that waits resumes one
     /// state machine fewer on its way back.
     /// </remarks>
-    private Task<AuthResult?> AuthenticateAsync(LoginReader reader, PoolerConfig config, string user, bool forcedUser, CancellationToken token, DatabaseEntry? database = null, string? databaseName = null)
+    private Task<AuthResult?> AuthenticateAsync(LoginReader reader, ConfigSnapshot snapshot, string user, bool forcedUser, CancellationToken token, DatabaseEntry? database = null, string? databaseName = null)
     {
+        var config = snapshot.Config;
         var method = config.AuthType;
         string? certMap = null;   // an HBA cert rule's map=: auth_ident_file names the certificates that may log in as whom
         if (method == AuthType.Hba)
         {
             // auth_type = hba: the first matching rule of auth_hba_file decides the method, as in pg_hba.conf.
-            var rule = Pooler.Hba.Match(IsUnixSocket, _connection.IsTls, databaseName ?? database?.Name ?? "", user, RemoteAddress(),
+            var rule = snapshot.Hba.Match(IsUnixSocket, _connection.IsTls, databaseName ?? database?.Name ?? "", user, RemoteAddress(),
                 isReplication: Replication == ReplicationMode.Physical);   // logical walsenders match database rules, as in PostgreSQL
             switch (rule?.Method)
             {
@@ -47,7 +52,7 @@ internal sealed partial class ClientConnection
                     Disconnect("connection rejected by auth_hba_file", SqlState.InvalidAuthorizationSpecification);
                     return NotAuthenticated;
                 case HbaMethod.Peer:
-                    return Task.FromResult(CheckPeer(user, rule.Map));
+                    return Task.FromResult(CheckPeer(user, rule.Map, snapshot.Ident));
                 case HbaMethod.Trust:
                     method = AuthType.Trust;
                     break;
@@ -66,7 +71,7 @@ internal sealed partial class ClientConnection
                     break;
             }
         }
-        var known = Pooler.AuthFile.TryGet(user, out var secret);
+        var known = snapshot.AuthFile.TryGet(user, out var secret);
         if (!known && config.AuthType != AuthType.Any && AuthUserFor(database, databaseName, config) is { } authUser)
         {
             return WithAuthQueryAsync(method, authUser);
@@ -102,7 +107,7 @@ internal sealed partial class ClientConnection
                     }
                     return AuthenticatedTask;
                 case AuthType.Cert when certMap is not null:
-                    return Task.FromResult(CheckMappedCertificate(user, certMap));
+                    return Task.FromResult(CheckMappedCertificate(user, certMap, snapshot.Ident));
                 case AuthType.Cert when TlsContexts.CertificateUserError(_connection, user) is { } certError:
                     // The client certificate's common name is the user name; no password is asked.
                     Disconnect(certError, SqlState.InvalidAuthorizationSpecification);
@@ -124,14 +129,14 @@ internal sealed partial class ClientConnection
     }
 
     /// <summary>peer (HBA on a Unix socket): the OS user on the other end, mapped through auth_ident_file when the rule has map=.</summary>
-    private AuthResult? CheckPeer(string user, string? map)
+    private AuthResult? CheckPeer(string user, string? map, IdentMap ident)
     {
         if (!IsUnixSocket || !PeerCredentials.TryGet(_socket, out _, out var uid, out _) || PeerCredentials.UserName(uid) is not { } systemUser)
         {
             Disconnect($"peer authentication failed for user \"{user}\"", SqlState.InvalidAuthorizationSpecification);
             return null;
         }
-        var allowed = map is null ? systemUser == user : Pooler.Ident.Allows(map, systemUser, user);
+        var allowed = map is null ? systemUser == user : ident.Allows(map, systemUser, user);
         if (!allowed)
         {
             Disconnect($"peer authentication failed for user \"{user}\"", SqlState.InvalidAuthorizationSpecification);

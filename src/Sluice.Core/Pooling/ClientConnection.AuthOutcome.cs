@@ -1,3 +1,4 @@
+using Sluice.Auth;
 using Sluice.Diagnostics;
 using Sluice.Protocol;
 using Sluice.Transport;
@@ -17,11 +18,11 @@ internal sealed partial class ClientConnection
     }
 
     /// <summary>
-    /// An HBA cert rule with map=: a mapping of <paramref name="map"/> must name the certificate's common name as
+    /// An HBA cert rule with map=: a mapping of <paramref name="map"/> in <paramref name="ident"/> must name the certificate's common name as
     /// the system user and <paramref name="user"/> (or all) as the database user. The reason is logged in
     /// PgBouncer's words; the client only learns that certificate authentication failed.
     /// </summary>
-    private AuthResult? CheckMappedCertificate(string user, string map)
+    private AuthResult? CheckMappedCertificate(string user, string map, IdentMap ident)
     {
         string reason;
         if (_connection is not TlsConnection tls)
@@ -32,7 +33,7 @@ internal sealed partial class ClientConnection
         {
             reason = "TLS client certificate required";
         }
-        else if (TlsContexts.CommonName(certificate) is { } name && Pooler.Ident.Allows(map, name, user))
+        else if (TlsContexts.CommonName(certificate) is { } name && ident.Allows(map, name, user))
         {
             return Authenticated;
         }

@@ -49,7 +49,7 @@ internal sealed partial class ClientConnection
             return (AuthQueryOutcome.Failed, null);
         }
         config.Users.TryGetValue(authUser, out var authUserEntry);
-        var pool = Pooler.Pools.GetOrCreate(authDatabase, authUser, authUserEntry);
+        var pool = Pooler.Pools.GetOrCreate(config, authDatabase, authUser, authUserEntry);
         ServerConnection server;
         try
         {
@@ -111,7 +111,7 @@ internal sealed partial class ClientConnection
             Disconnect("bouncer config error", SqlState.ProtocolViolation);
             return null;
         }
-        if (Pooler.FindDatabase(authDbName) is not { } authDatabase)
+        if (Pooler.FindDatabase(authDbName, config) is not { } authDatabase)
         {
             Log.PoolerError(Pooler.Logger, Peer, $"authentication database \"{authDbName}\" is not configured.");
             Disconnect("bouncer config error", SqlState.ProtocolViolation);

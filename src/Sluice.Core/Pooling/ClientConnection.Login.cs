@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Sluice.Config;
 using Sluice.Diagnostics;
+using Sluice.Hosting;
 using Sluice.Protocol;
 using Sluice.Transport;
 
@@ -14,13 +15,15 @@ internal sealed partial class ClientConnection
     /// </summary>
     private async Task<byte[]?> LoginAsync()
     {
-        var config = Pooler.Config;
-        using var timeout = new CancellationTokenSource(config.ClientLoginTimeout > TimeSpan.Zero ? config.ClientLoginTimeout : Timeout.InfiniteTimeSpan, Pooler.Time);
+        // The login timeout and the TLS offer are settled on arrival, before the client has said anything.
+        var onArrival = Pooler.Snapshot;
+        var loginTimeout = onArrival.Config.ClientLoginTimeout;
+        using var timeout = new CancellationTokenSource(loginTimeout > TimeSpan.Zero ? loginTimeout : Timeout.InfiniteTimeSpan, Pooler.Time);
         var token = timeout.Token;
         var reader = new LoginReader(_connection, StartupCode.MaxStartupPacketLength);
 
         // TLS (Transport/Tls*.cs): offered on TCP only; a ClientHello as the first byte is direct TLS (PostgreSQL 17).
-        var tlsSetup = Pooler.Tls;
+        var tlsSetup = Pooler.TlsOf(onArrival);
         var tlsOptions = IsUnixSocket || tlsSetup.ClientMode == TlsMode.Disable ? null : tlsSetup.ClientOptions;
         if (tlsOptions is not null && await TlsHandshake.IsDirectTlsAsync(_connection, token).ConfigureAwait(false)
             && !await StartTlsAsync(direct: true).ConfigureAwait(false))
@@ -81,6 +84,12 @@ internal sealed partial class ClientConnection
             return null;
         }
 
+        // Who the client is and how it proves it are judged by the rules in force now that it has said who it is, as
+        // PgBouncer reads its HBA rules and auth_file then (a client cannot connect early to log in by rules a reload
+        // has since revoked). Taken once: a reload during the password exchange cannot mix two snapshots' files.
+        var snapshot = Pooler.Snapshot;
+        var config = snapshot.Config;
+
         var user = startup["user"];
         if (string.IsNullOrEmpty(user))
         {
@@ -104,7 +113,7 @@ internal sealed partial class ClientConnection
         var isAdminConsole = database == Config.DatabaseEntry.AdminDatabaseName && !config.Databases.ContainsKey(database);
         if (isAdminConsole)
         {
-            await RunAdminConsoleAsync(reader, config, user, token).ConfigureAwait(false);
+            await RunAdminConsoleAsync(reader, snapshot, user, token).ConfigureAwait(false);
             return null;
         }
 
@@ -119,9 +128,9 @@ internal sealed partial class ClientConnection
             return null;
         }
 
-        var dbEntry = Pooler.FindDatabase(database);
+        var dbEntry = Pooler.FindDatabase(database, config);
         var forcedUser = dbEntry is not null && !string.IsNullOrEmpty(dbEntry.User);
-        var authResult = await AuthenticateAsync(reader, config, user, forcedUser, token, dbEntry, database).ConfigureAwait(false);
+        var authResult = await AuthenticateAsync(reader, snapshot, user, forcedUser, token, dbEntry, database).ConfigureAwait(false);
         if (authResult is null)
         {
             return null;
@@ -144,7 +153,7 @@ internal sealed partial class ClientConnection
         {
             return null;
         }
-        var pool = Pooler.Pools.GetOrCreate(dbEntry, forcedUser ? dbEntry.User! : user, userEntry);
+        var pool = Pooler.Pools.GetOrCreate(config, dbEntry, forcedUser ? dbEntry.User! : user, userEntry);
         if (authResult.ScramClientKey is { } clientKey && !forcedUser)
         {
             pool.ScramClientKey = clientKey;
@@ -166,7 +175,7 @@ internal sealed partial class ClientConnection
         }
         if (Replication != ReplicationMode.None)
         {
-            return await FinishReplicationLoginAsync(pool, startup, reader, authResult.PendingReply, unsupportedProtocolOptions, token).ConfigureAwait(false);
+            return await FinishReplicationLoginAsync(pool, config, startup, reader, authResult.PendingReply, unsupportedProtocolOptions, token).ConfigureAwait(false);
         }
 
         // The welcome carries the server's parameters, so a pool that never logged in opens a server first.
@@ -185,7 +194,7 @@ internal sealed partial class ClientConnection
             AddHostToApplicationName();
         }
         (CancelProcessId, CancelSecretKey) = Pooler.Cancels.Register(this);
-        await SendWelcomeAsync(pool, authResult.PendingReply, unsupportedProtocolOptions, startup.MinorVersion, token).ConfigureAwait(false);
+        await SendWelcomeAsync(pool, config, authResult.PendingReply, unsupportedProtocolOptions, startup.MinorVersion, token).ConfigureAwait(false);
         return reader.Leftover.ToArray();
 
         // The handshake replaces the connection; the login goes on with a reader over TLS.
@@ -210,12 +219,13 @@ internal sealed partial class ClientConnection
     /// "pgbouncer" needs no password, as in PgBouncer), check admin_users / stats_users, then run the console.
     /// The console is exempt from max_client_conn.
     /// </summary>
-    private async Task RunAdminConsoleAsync(LoginReader reader, PoolerConfig config, string user, CancellationToken token)
+    private async Task RunAdminConsoleAsync(LoginReader reader, ConfigSnapshot snapshot, string user, CancellationToken token)
     {
+        var config = snapshot.Config;
         var peerIsSelf = IsUnixSocket && user == Config.DatabaseEntry.AdminDatabaseName && Transport.PeerCredentials.IsSameUser(_socket);
         if (!peerIsSelf)
         {
-            var authResult = await AuthenticateAsync(reader, config, user, forcedUser: false, token, databaseName: Config.DatabaseEntry.AdminDatabaseName).ConfigureAwait(false);
+            var authResult = await AuthenticateAsync(reader, snapshot, user, forcedUser: false, token, databaseName: Config.DatabaseEntry.AdminDatabaseName).ConfigureAwait(false);
             if (authResult is null)
             {
                 return;
@@ -345,7 +355,7 @@ internal sealed partial class ClientConnection
         Parameters[index] = $"{name} - {RemoteDescription}";
     }
 
-    private async Task SendWelcomeAsync(Pool pool, ReadOnlyMemory<byte> authReply, List<string>? unsupportedProtocolOptions, int requestedMinor, CancellationToken token,
+    private async Task SendWelcomeAsync(Pool pool, PoolerConfig config, ReadOnlyMemory<byte> authReply, List<string>? unsupportedProtocolOptions, int requestedMinor, CancellationToken token,
         WelcomeParameters? welcome = null)
     {
         var b = new MessageBuilder(512);
@@ -357,7 +367,7 @@ internal sealed partial class ClientConnection
         b.WriteBytes(Pregenerated.AuthenticationOk);
         (welcome ?? pool.Welcome(Pooler.Tracked))?.Write(b, Parameters);
         BackendMessages.WriteBackendKeyData(b, CancelProcessId, CancelSecretKey);
-        if (Pooler.Config.LoginNotifyMessage is { Length: > 0 } notice)
+        if (config.LoginNotifyMessage is { Length: > 0 } notice)
         {
             BackendMessages.WriteError(b, "NOTICE", "00000", notice, notice: true);
         }

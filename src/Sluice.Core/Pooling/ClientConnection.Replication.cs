@@ -23,14 +23,14 @@ internal sealed partial class ClientConnection
     /// Opens the client's own server, then welcomes the client with that server's parameters. The tracked
     /// parameters go in the server's startup packet: a physical walsender refuses SET.
     /// </summary>
-    private async Task<byte[]?> FinishReplicationLoginAsync(Pool pool, StartupPacket startup, LoginReader reader, ReadOnlyMemory<byte> authReply,
+    private async Task<byte[]?> FinishReplicationLoginAsync(Pool pool, PoolerConfig config, StartupPacket startup, LoginReader reader, ReadOnlyMemory<byte> authReply,
         List<string>? unsupportedProtocolOptions, CancellationToken token)
     {
         PoolMode = PoolMode.Session;
         _trackStatements = false;
         _trackSessionState = false;
         InitParameters(pool, startup);
-        if (Pooler.Config.ApplicationNameAddHost)
+        if (config.ApplicationNameAddHost)
         {
             AddHostToApplicationName();
         }
@@ -60,7 +60,7 @@ internal sealed partial class ClientConnection
         }
         (CancelProcessId, CancelSecretKey) = Pooler.Cancels.Register(this);
         var welcome = new WelcomeParameters(server.StartupParameters, Pooler.Tracked);
-        await SendWelcomeAsync(pool, authReply, unsupportedProtocolOptions, startup.MinorVersion, token, welcome).ConfigureAwait(false);
+        await SendWelcomeAsync(pool, config, authReply, unsupportedProtocolOptions, startup.MinorVersion, token, welcome).ConfigureAwait(false);
         return reader.Leftover.ToArray();
     }
 

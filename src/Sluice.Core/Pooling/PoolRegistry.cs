@@ -11,17 +11,27 @@ internal sealed class PoolRegistry(Pooler pooler)
     private readonly ConcurrentDictionary<string, ConnectionCounter> _databaseServers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ConnectionCounter> _userServers = new(StringComparer.Ordinal);
 
-    public Pool GetOrCreate(DatabaseEntry database, string serverUser, UserEntry? user)
+    public Pool GetOrCreate(DatabaseEntry database, string serverUser, UserEntry? user) => GetOrCreate(pooler.Config, database, serverUser, user);
+
+    /// <summary>
+    /// The pool of <paramref name="database"/> and <paramref name="serverUser"/>, made from <paramref name="config"/>'s
+    /// entries when it is new (a login makes it from its own snapshot's, which a reload may have replaced meanwhile).
+    /// </summary>
+    public Pool GetOrCreate(PoolerConfig config, DatabaseEntry database, string serverUser, UserEntry? user)
     {
         var key = new PoolKey(database.Name, serverUser);
         if (_pools.TryGetValue(key, out var pool))
         {
             return pool;
         }
-        var created = new Pool(pooler, key, database, serverUser, PoolSettings.Resolve(pooler.Config, database, user),
+        var created = new Pool(pooler, key, database, serverUser, PoolSettings.Resolve(config, database, user),
             _databaseServers.GetOrAdd(database.Name, static _ => new ConnectionCounter()),
             _userServers.GetOrAdd(serverUser, static _ => new ConnectionCounter()));
         var added = _pools.GetOrAdd(key, created);
+        if (added == created)
+        {
+            pooler.CatchUp(added, config);
+        }
         if (added == created && pooler.IsPausedFor(database.Name))
         {
             // A pool first used during PAUSE or SUSPEND is held like the others.
@@ -56,7 +66,7 @@ internal sealed class PoolRegistry(Pooler pooler)
         {
             if (!string.IsNullOrEmpty(database.User) && config.ResolveMinPoolSize(database) > 0)
             {
-                GetOrCreate(database, database.User, config.Users.GetValueOrDefault(database.User));
+                GetOrCreate(config, database, database.User, config.Users.GetValueOrDefault(database.User));
             }
         }
     }
