@@ -6,7 +6,8 @@
 #   3. dotnet test, one invocation per test project of Sluice.slnx, each writing
 #      artifacts/test-results/<Project>.trx  (a single `dotnet test Sluice.slnx --logger
 #      "trx;LogFileName=results.trx"` makes every project overwrite the same file, so the counts
-#      of all but the last project would be lost)
+#      of all but the last project would be lost); then the pooling and transport integration tests once
+#      more on the fallback I/O engine (SLUICE_IO_ENGINE=sockets), as Sluice.IntegrationTests.SocketsEngine.trx
 #   4. sums the <Counters> of all .trx files.
 #   5. scripts/fuzz.sh SLUICE_FUZZ_SECONDS (default 5): a short afl-fuzz run of every fuzz target, each target
 #      counted as one test (passed: no crash; failed: a crash or afl-fuzz did not start; skipped: afl++ cannot be
@@ -113,11 +114,22 @@ attr() { # attr <name> <element-text>
   echo "${v:-0}"
 }
 
+# Each run: "name;test project;filter;environment". Every project runs whole on the default I/O engine (Sluice's
+# own event loops); the pooling and transport integration tests run once more on the fallback engine
+# (SLUICE_IO_ENGINE=sockets, .NET's socket engine), so the fallback keeps working.
+runs=()
+for proj in "${projects[@]}"; do runs+=("$(basename "$proj" .csproj);$proj;;"); done
 for proj in "${projects[@]}"; do
-  name="$(basename "$proj" .csproj)"
+  case "$proj" in
+    *IntegrationTests*) runs+=("$(basename "$proj" .csproj).SocketsEngine;$proj;FullyQualifiedName~.Pooling.|FullyQualifiedName~.Transport.;SLUICE_IO_ENGINE=sockets") ;;
+  esac
+done
+
+for run in "${runs[@]}"; do
+  IFS=';' read -r name proj filter envset <<< "$run"
   trx="$RESULTS_DIR/$name.trx"
-  log "dotnet test $proj"
-  dotnet test "$proj" -c "$CONFIG" --no-build \
+  log "dotnet test $proj${filter:+ --filter $filter}${envset:+ ($envset)}"
+  env ${envset:+"$envset"} dotnet test "$proj" -c "$CONFIG" --no-build ${filter:+--filter "$filter"} \
     --logger "trx;LogFileName=$name.trx" --results-directory "$RESULTS_DIR" \
     --blame-hang-timeout 15m --blame-hang-dump-type none
   rc=$?

@@ -255,7 +255,7 @@ internal sealed class EpollConnection : Connection
     /// Hands the socket back to .NET's engine for a TLS handshake (SslStream works on a NetworkStream): the loop
     /// stops reporting it, so the two engines never both wait on one descriptor.
     /// </summary>
-    public override void Detach() => _loop.Unregister(this);
+    public override void Detach() => _loop.Unregister(this, socketLivesOn: true);
 
     public override void Close()
     {
@@ -263,7 +263,7 @@ internal sealed class EpollConnection : Connection
         {
             return;
         }
-        _loop.Unregister(this);
+        _loop.Unregister(this, socketLivesOn: false);
         Socket.CloseQuietly();
         // Anything parked wakes, tries its call on the closed socket and gets the error.
         _read.Signal();

@@ -60,8 +60,12 @@ internal sealed unsafe class EventLoop
         return registration;
     }
 
-    /// <summary>Stops events for a connection; idempotent. Closing the descriptor would drop it from epoll too, but a detached socket lives on.</summary>
-    public void Unregister(EpollConnection connection)
+    /// <summary>
+    /// Stops events for a connection; idempotent. A socket about to be closed needs no <c>EPOLL_CTL_DEL</c>: the
+    /// kernel drops the registration with the last descriptor, and an event already on its way finds the slot
+    /// empty (or another tenant's generation). A detached socket lives on, so it is removed explicitly.
+    /// </summary>
+    public void Unregister(EpollConnection connection, bool socketLivesOn)
     {
         var slot = (int)(uint)connection.Registration;
         lock (_slotsLock)
@@ -72,6 +76,10 @@ internal sealed unsafe class EventLoop
             }
             _slots[slot] = null;
             _freeSlots.Push(slot);
+        }
+        if (!socketLivesOn)
+        {
+            return;
         }
         var handle = connection.Socket.SafeHandle;
         var addedRef = false;
