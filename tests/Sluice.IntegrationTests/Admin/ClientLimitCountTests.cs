@@ -1,5 +1,6 @@
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Admin;
 
@@ -19,7 +20,7 @@ public sealed class ClientLimitCountTests(PostgresFixture fixture)
             .Database(ForcedDatabase, fixture.Postgres.LibpqConnectString(PostgresInstance.AppDatabase,
                 $"user={PostgresInstance.AppUser} password={PostgresInstance.AppPassword}"))
             .User(AdminHost.OtherUser, "max_user_client_connections=2"));
-        await using var client = await RawPgClient.ConnectAsync(host.Port, AdminHost.OtherUser, ForcedDatabase, AdminHost.OtherPassword);
+        await using var client = await RawPgClient.LoginOkAsync(host.Port, AdminHost.OtherUser, ForcedDatabase, AdminHost.OtherPassword);
 
         var users = (await host.PsqlAsync("SHOW USERS")).Records();
         var other = users.Single(u => u["name"] == AdminHost.OtherUser);
@@ -34,10 +35,10 @@ public sealed class ClientLimitCountTests(PostgresFixture fixture)
     public async Task Console_CountsAgainstMaxDbClientConnections_AdminUsersAreNeverRefused()
     {
         await using var host = await AdminHost.StartAsync(fixture, ini => ini.Setting("max_db_client_connections", 1));
-        await using var stats = await RawPgClient.ConnectAsync(host.Port, AdminHost.StatsUser, "pgbouncer", AdminHost.StatsPassword);
+        await using var stats = await RawPgClient.LoginOkAsync(host.Port, AdminHost.StatsUser, "pgbouncer", AdminHost.StatsPassword);
 
         var refused = await Assert.ThrowsAsync<RawPgException>(() =>
-            RawPgClient.ConnectAsync(host.Port, AdminHost.StatsUser, "pgbouncer", AdminHost.StatsPassword));
+            RawPgClient.LoginOkAsync(host.Port, AdminHost.StatsUser, "pgbouncer", AdminHost.StatsPassword));
         Assert.Equal("08P01", refused.SqlState);
         Assert.Contains("client connections exceeded (max_db_client_connections)", refused.Message);
 
@@ -53,10 +54,10 @@ public sealed class ClientLimitCountTests(PostgresFixture fixture)
     public async Task Console_CountsAgainstMaxUserClientConnections_OfAStatsUser()
     {
         await using var host = await AdminHost.StartAsync(fixture, ini => ini.Setting("max_user_client_connections", 1));
-        await using var stats = await RawPgClient.ConnectAsync(host.Port, AdminHost.StatsUser, "pgbouncer", AdminHost.StatsPassword);
+        await using var stats = await RawPgClient.LoginOkAsync(host.Port, AdminHost.StatsUser, "pgbouncer", AdminHost.StatsPassword);
 
         var refused = await Assert.ThrowsAsync<RawPgException>(() =>
-            RawPgClient.ConnectAsync(host.Port, AdminHost.StatsUser, "pgbouncer", AdminHost.StatsPassword));
+            RawPgClient.LoginOkAsync(host.Port, AdminHost.StatsUser, "pgbouncer", AdminHost.StatsPassword));
         Assert.Contains("client connections exceeded (max_user_client_connections)", refused.Message);
 
         var users = (await host.PsqlAsync("SHOW USERS")).Records();
@@ -72,7 +73,7 @@ public sealed class ClientLimitCountTests(PostgresFixture fixture)
             .Database(missing, fixture.Postgres.LibpqConnectString("no_such_database_here")));
 
         await Assert.ThrowsAsync<RawPgException>(() =>
-            RawPgClient.ConnectAsync(host.Port, PostgresInstance.AppUser, missing, PostgresInstance.AppPassword));
+            RawPgClient.LoginOkAsync(host.Port, PostgresInstance.AppUser, missing, PostgresInstance.AppPassword));
 
         var users = (await host.PsqlAsync("SHOW USERS")).Records();
         Assert.Equal("0", users.Single(u => u["name"] == PostgresInstance.AppUser)["current_client_connections"]);

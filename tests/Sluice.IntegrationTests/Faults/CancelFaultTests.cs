@@ -1,5 +1,6 @@
 using Npgsql;
 using Sluice.Testing.FakePostgres;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Faults;
 
@@ -40,7 +41,7 @@ public sealed class CancelFaultTests(ITestOutputHelper output)
         await client.SendQueryAsync("SELECT pg_sleep(60)");
         var running = await queryRunning.Task.WaitAsync(TimeSpan.FromSeconds(10));
 
-        await PgTestClient.SendCancelAsync(host.EndPoint, sluicePid, sluiceKey);
+        await RawPgClient.SendCancelAsync(host.EndPoint, sluicePid, sluiceKey);
 
         var cancel = await cancelSeen.Task.WaitAsync(TimeSpan.FromSeconds(15));
         Assert.Equal(FakePidBase + running.Id, cancel.ProcessId);
@@ -48,10 +49,10 @@ public sealed class CancelFaultTests(ITestOutputHelper output)
         Assert.False((sluicePid, sluiceKey) == (cancel.ProcessId, cancel.SecretKey), "Sluice forwarded its own key");
 
         var reply = await client.ReadUntilReadyAsync();
-        Assert.Equal("57014", reply.Single(m => m.Code == 'E').ErrorFields()['C']);
+        Assert.Equal("57014", reply.Single(m => m.Type == 'E').Fields['C']);
         Assert.Equal('I', reply[^1].TransactionStatus);
         // The connection keeps working.
-        Assert.Equal('Z', (await client.QueryAsync("SELECT 1"))[^1].Code);
+        Assert.Equal('Z', (await client.QueryAsync("SELECT 1"))[^1].Type);
         Assert.Equal(1, host.Fake.CancelCount);
     }
 
@@ -67,7 +68,7 @@ public sealed class CancelFaultTests(ITestOutputHelper output)
             output);
         await using var client = await host.LoginOkAsync();
 
-        await PgTestClient.SendCancelAsync(host.EndPoint, client.Login!.ProcessId, client.Login.SecretKey ^ 1);
+        await RawPgClient.SendCancelAsync(host.EndPoint, client.Login!.ProcessId, client.Login.SecretKey ^ 1);
         await Task.Delay(200);
 
         Assert.Equal(0, host.Fake.CancelCount);
@@ -84,11 +85,11 @@ public sealed class CancelFaultTests(ITestOutputHelper output)
                 // Npgsql sends Parse/Bind/Describe/Execute/Sync: read through the Sync, then "run" until cancelled.
                 while (await c.ReadMessageAsync() is { } m)
                 {
-                    if (m.Code == 'X')
+                    if (m.Type == 'X')
                     {
                         return;
                     }
-                    if (m.Code != 'S')
+                    if (m.Type != 'S')
                     {
                         continue;
                     }

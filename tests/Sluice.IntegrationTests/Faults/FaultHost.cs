@@ -5,6 +5,7 @@ using Sluice.Hosting;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
 using Sluice.Testing.FakePostgres;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Faults;
 
@@ -90,11 +91,11 @@ public sealed class FaultHost : IAsyncDisposable
     }
 
     /// <summary>Raw-socket client login as app/db.</summary>
-    public Task<PgTestClient> LoginAsync(params (string Name, string Value)[] parameters) =>
-        PgTestClient.LoginAsync(EndPoint, User, Database, parameters);
+    public Task<RawPgClient> LoginAsync(params (string Name, string Value)[] parameters) =>
+        RawPgClient.LoginAsync(EndPoint, User, Database, parameters: parameters.Select(p => new KeyValuePair<string, string>(p.Name, p.Value)));
 
-    public Task<PgTestClient> LoginOkAsync(params (string Name, string Value)[] parameters) =>
-        PgTestClient.LoginOkAsync(EndPoint, User, Database, parameters);
+    public Task<RawPgClient> LoginOkAsync(params (string Name, string Value)[] parameters) =>
+        RawPgClient.LoginOkAsync(EndPoint, User, Database, parameters: parameters.Select(p => new KeyValuePair<string, string>(p.Name, p.Value)));
 
     /// <summary>Npgsql connection string (no Npgsql pooling, no type loading so it sends no queries of its own).</summary>
     public string NpgsqlConnectionString(string extra = "") =>

@@ -32,13 +32,13 @@ public sealed class RefusedServerLoginTests(ITestOutputHelper output)
 
         // A holds the only server (session pooling); RECONNECT condemns it, it stays in use until A leaves.
         await using var a = await host.LoginOkAsync();
-        Assert.Contains(await a.QueryAsync("SELECT 1"), m => m.Code == 'Z');
+        Assert.Contains(await a.QueryAsync("SELECT 1"), m => m.Type == 'Z');
         host.Pooler.Reconnect();
 
         // B needs a second server; PostgreSQL refuses it. A's condemned server would never be B's: B is told now.
         await using var b = await host.LoginOkAsync();
         var answer = await b.QueryAsync("SELECT 1", TimeSpan.FromSeconds(10));
-        var error = Assert.Single(answer, m => m.Code == 'E').ErrorFields();
+        var error = Assert.Single(answer, m => m.Type == 'E').Fields;
         Assert.Equal("28P01", error['C']);
         Assert.Equal(Refusal, error['M']);
         Assert.True(await b.WaitForCloseAsync(TimeSpan.FromSeconds(5)));

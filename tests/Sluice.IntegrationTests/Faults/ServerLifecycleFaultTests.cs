@@ -1,5 +1,6 @@
 using System.Text;
 using Sluice.Testing.FakePostgres;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Faults;
 
@@ -54,7 +55,7 @@ public sealed class ServerLifecycleFaultTests(ITestOutputHelper output)
 
         var reply = await client.QueryAsync("SELECT 1");
 
-        Assert.Equal(['T', 'D', 'C', 'Z'], reply.Select(m => m.Code));
+        Assert.Equal(['T', 'D', 'C', 'Z'], reply.Select(m => m.Type));
         Assert.Equal(2, host.Fake.StartupCount);
     }
 
@@ -118,7 +119,7 @@ public sealed class ServerLifecycleFaultTests(ITestOutputHelper output)
 
         var client = await host.LoginOkAsync();
         await client.SendQueryAsync("SELECT slow");
-        Assert.Equal('T', (await client.ReadAsync())!.Code);
+        Assert.Equal('T', (await client.ReadAsync())!.Type);
         await client.DisposeAsync();
 
         Assert.True(await firstServerClosed.Task.WaitAsync(TimeSpan.FromSeconds(15)), "the dirty server was kept");
@@ -154,10 +155,10 @@ public sealed class ServerLifecycleFaultTests(ITestOutputHelper output)
         await using var client = await host.LoginOkAsync();
         var messages = await client.QueryAsync("SELECT x", TimeSpan.FromSeconds(20));
 
-        Assert.Equal(['T', 'D', 'S', 'D', 'C', 'Z'], messages.Select(m => m.Code));
+        Assert.Equal(['T', 'D', 'S', 'D', 'C', 'Z'], messages.Select(m => m.Type));
         Assert.Equal(("application_name", big), messages[2].ParameterStatus());
         Assert.Equal("after", Encoding.UTF8.GetString(PgWire.ParseDataRow(messages[3].Body)[0]!));
-        Assert.Equal('Z', (await client.QueryAsync("SELECT 1"))[^1].Code);
+        Assert.Equal('Z', (await client.QueryAsync("SELECT 1"))[^1].Type);
     }
 
     [Fact]
@@ -174,13 +175,13 @@ public sealed class ServerLifecycleFaultTests(ITestOutputHelper output)
         await using var client = await host.LoginOkAsync();
         await client.QueryAsync("SELECT 1");
 
-        await PgTestClient.SendCancelAsync(host.EndPoint, client.Login!.ProcessId, client.Login.SecretKey);
+        await RawPgClient.SendCancelAsync(host.EndPoint, client.Login!.ProcessId, client.Login.SecretKey);
         await Task.Delay(200);
 
         Assert.Equal(0, host.Fake.CancelCount);
-        Assert.Equal('Z', (await client.QueryAsync("SELECT 1"))[^1].Code);
+        Assert.Equal('Z', (await client.QueryAsync("SELECT 1"))[^1].Type);
     }
 
-    private static string? Value(List<PgMessage> reply) =>
-        reply.FirstOrDefault(m => m.Code == 'D') is { } row ? Encoding.UTF8.GetString(PgWire.ParseDataRow(row.Body)[0]!) : null;
+    private static string? Value(IReadOnlyList<PgMessage> reply) =>
+        reply.FirstOrDefault(m => m.Type == 'D') is { } row ? Encoding.UTF8.GetString(PgWire.ParseDataRow(row.Body)[0]!) : null;
 }

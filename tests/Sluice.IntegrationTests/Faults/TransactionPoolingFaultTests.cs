@@ -1,4 +1,5 @@
 using Sluice.Testing.FakePostgres;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Faults;
 
@@ -117,6 +118,6 @@ public sealed class TransactionPoolingFaultTests(ITestOutputHelper output)
         Assert.Equal(1, host.Fake.StartupCount);
     }
 
-    private static string? Value(List<PgMessage> reply) =>
-        reply.FirstOrDefault(m => m.Code == 'D') is { } row ? System.Text.Encoding.UTF8.GetString(PgWire.ParseDataRow(row.Body)[0]!) : null;
+    private static string? Value(IReadOnlyList<PgMessage> reply) =>
+        reply.FirstOrDefault(m => m.Type == 'D') is { } row ? System.Text.Encoding.UTF8.GetString(PgWire.ParseDataRow(row.Body)[0]!) : null;
 }

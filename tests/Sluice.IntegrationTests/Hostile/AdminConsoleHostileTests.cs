@@ -1,5 +1,6 @@
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Hostile;
 
@@ -85,15 +86,15 @@ public sealed class AdminConsoleHostileTests(PostgresFixture fixture, ITestOutpu
     {
         await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("admin_users", PostgresInstance.AppUser));
         await using var bystander = await Bystander.OpenAsync(host);
-        await using var c = await HostileClient.LoginAsync(host.Port, database: "pgbouncer");
+        await using var c = await host.LoginOkAsync(database: "pgbouncer");
 
         byte[] bytes = shape switch
         {
-            "length-3" => Packets.TypedHeader('Q', 3),
-            "length-max" => Packets.TypedHeader('Q', int.MaxValue),
-            "length-2MB" => Packets.TypedHeader('Q', 2 * 1024 * 1024),
-            "unknown-type" => Packets.Typed('!', [1, 2, 3]),
-            "extended-protocol" => Packets.Typed('P', [0, .. Packets.CString("SHOW POOLS"), 0, 0]),
+            "length-3" => PgWire.TypedHeader('Q', 3),
+            "length-max" => PgWire.TypedHeader('Q', int.MaxValue),
+            "length-2MB" => PgWire.TypedHeader('Q', 2 * 1024 * 1024),
+            "unknown-type" => PgWire.Message('!', [1, 2, 3]),
+            "extended-protocol" => PgWire.Message('P', [0, .. PgWire.CString("SHOW POOLS"), 0, 0]),
             _ => throw new ArgumentOutOfRangeException(nameof(shape)),
         };
         await c.SendAsync(bytes);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Hostile;
 

@@ -1,5 +1,6 @@
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Hostile;
 
@@ -11,7 +12,7 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
 
     private static async Task<Outcome> SendStartupAsync(SluiceHost host, byte[] packet)
     {
-        await using var c = await HostileClient.ConnectAsync(host.Port);
+        await using var c = await RawPgClient.ConnectAsync(host.Port);
         await c.SendAsync(packet);
         return await c.ReadUntilClosedAsync();
     }
@@ -24,7 +25,7 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
         await using var bystander = await Bystander.OpenAsync(host);
 
         var options = string.Concat(Enumerable.Repeat("-c work_mem=64kB ", 8192 / 17 + 1))[..8192];
-        var o = await SendStartupAsync(host, Packets.Startup(("user", "app"), ("database", "appdb"), ("options", options)));
+        var o = await SendStartupAsync(host, PgWire.Startup(("user", "app"), ("database", "appdb"), ("options", options)));
         output.WriteLine(o.ToString());
         HostileAssert.FatalThenClosed(o, "08P01", "options", host);
         Assert.True(o.Elapsed < TimeSpan.FromSeconds(3), $"took {o.Elapsed}");
@@ -46,16 +47,16 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
         await using var host = await SluiceHost.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
-        await using var c = await HostileClient.ConnectAsync(host.Port);
-        await c.SendAsync(Packets.Startup(("user", "app"), ("database", "appdb"), ("options", options)));
+        await using var c = await RawPgClient.ConnectAsync(host.Port);
+        await c.SendAsync(PgWire.Startup(("user", "app"), ("database", "appdb"), ("options", options)));
         // Either refused, or (if the pooler accepts it) an md5 request: both are prompt and neither logs in.
-        var first = await c.ReadMessageAsync(TimeSpan.FromSeconds(3));
+        var first = await c.ReadAsync(TimeSpan.FromSeconds(3));
         output.WriteLine($"options={options}: {first}");
         Assert.NotNull(first);
         if (first.Type == 'E')
         {
             Assert.Equal("08P01", first.Fields['C']);
-            Assert.True(await c.WaitClosedAsync(TimeSpan.FromSeconds(3)), "not closed after the error");
+            Assert.True(await c.WaitForCloseAsync(TimeSpan.FromSeconds(3)), "not closed after the error");
         }
         else
         {
@@ -74,7 +75,7 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
 
         var parameters = new List<(string, string)> { ("user", "app"), ("database", "appdb") };
         parameters.AddRange(Enumerable.Range(0, 1100).Select(i => ($"p{i}", "v")));
-        var packet = Packets.Startup([.. parameters]);
+        var packet = PgWire.Startup([.. parameters]);
         Assert.True(packet.Length < 10_000, $"{packet.Length}");
         var o = await SendStartupAsync(host, packet);
         output.WriteLine(o.ToString());
@@ -92,9 +93,9 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
 
         var parameters = new List<(string, string)> { ("user", "app"), ("database", "appdb") };
         parameters.AddRange(Enumerable.Repeat(("extra_float_digits", "3"), 400));
-        await using var c = await HostileClient.ConnectAsync(host.Port);
-        await c.SendAsync(Packets.Startup([.. parameters]));
-        Assert.Equal(5, (await c.ReadMessageAsync())?.AuthCode);
+        await using var c = await RawPgClient.ConnectAsync(host.Port);
+        await c.SendAsync(PgWire.Startup([.. parameters]));
+        Assert.Equal(5, (await c.ReadAsync())?.AuthCode);
 
         await bystander.AssertUnaffectedAsync();
     }
@@ -108,8 +109,8 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
 
         var parameters = new List<(string, string)> { ("user", "app"), ("database", "appdb") };
         parameters.AddRange(Enumerable.Range(0, 50_000).Select(i => ($"p{i}", "v")));
-        var packet = Packets.Startup([.. parameters]);
-        await using var c = await HostileClient.ConnectAsync(host.Port);
+        var packet = PgWire.Startup([.. parameters]);
+        await using var c = await RawPgClient.ConnectAsync(host.Port);
         // The first 4 KB: a pooler that believes the length waits for the rest; one that checks it refuses now.
         await c.SendAsync(packet.AsMemory(0, 4096));
         var o = await c.ReadUntilClosedAsync();
@@ -133,15 +134,15 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
 
         byte[] body = shape switch
         {
-            "no-terminator" => [.. Packets.Int32(Packets.ProtocolV3), .. Packets.CString("user"), .. Packets.CString("app")],
-            "key-without-value" => [.. Packets.Int32(Packets.ProtocolV3), .. Packets.CString("user"), .. "app"u8.ToArray()],
-            "invalid-utf8" => [.. Packets.Int32(Packets.ProtocolV3), .. Packets.CString("user"), 0xC3, 0x28, 0xFF, 0, 0],
-            "empty-user" => [.. Packets.Int32(Packets.ProtocolV3), .. Packets.CString("user"), .. Packets.CString(""), 0],
-            "no-user" => [.. Packets.Int32(Packets.ProtocolV3), .. Packets.CString("database"), .. Packets.CString("appdb"), 0],
+            "no-terminator" => [.. PgWire.Int32(PgWire.ProtocolV3), .. PgWire.CString("user"), .. PgWire.CString("app")],
+            "key-without-value" => [.. PgWire.Int32(PgWire.ProtocolV3), .. PgWire.CString("user"), .. "app"u8.ToArray()],
+            "invalid-utf8" => [.. PgWire.Int32(PgWire.ProtocolV3), .. PgWire.CString("user"), 0xC3, 0x28, 0xFF, 0, 0],
+            "empty-user" => [.. PgWire.Int32(PgWire.ProtocolV3), .. PgWire.CString("user"), .. PgWire.CString(""), 0],
+            "no-user" => [.. PgWire.Int32(PgWire.ProtocolV3), .. PgWire.CString("database"), .. PgWire.CString("appdb"), 0],
             _ => throw new ArgumentOutOfRangeException(nameof(shape)),
         };
-        await using var c = await HostileClient.ConnectAsync(host.Port);
-        await c.SendAsync([.. Packets.Int32(body.Length + 4), .. body]);
+        await using var c = await RawPgClient.ConnectAsync(host.Port);
+        await c.SendAsync([.. PgWire.Int32(body.Length + 4), .. body]);
         var o = await c.ReadUntilClosedAsync();
         output.WriteLine(o.ToString());
         Assert.False(o.LoggedIn, o.ToString());
@@ -165,7 +166,7 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
         await using var host = await SluiceHost.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
-        var o = await SendStartupAsync(host, Packets.Startup(("user", "app"), ("database", "appdb"), ("extra_float_digits", "3")));
+        var o = await SendStartupAsync(host, PgWire.Startup(("user", "app"), ("database", "appdb"), ("extra_float_digits", "3")));
         output.WriteLine(o.ToString());
         HostileAssert.FatalThenClosed(o, "08P01", "unsupported startup parameter: extra_float_digits", host);
 
@@ -187,7 +188,7 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
         }
 
         // Another unknown name is still refused.
-        var o = await SendStartupAsync(host, Packets.Startup(("user", "app"), ("database", "appdb"), ("geqo", "off")));
+        var o = await SendStartupAsync(host, PgWire.Startup(("user", "app"), ("database", "appdb"), ("geqo", "off")));
         HostileAssert.FatalThenClosed(o, "08P01", "unsupported startup parameter: geqo", host);
 
         await bystander.AssertUnaffectedAsync();
@@ -198,14 +199,14 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
     [InlineData(2 << 16, "V2")]
     [InlineData(4 << 16, null)]
     [InlineData(0x12345678, null)]
-    [InlineData(Packets.CancelRequestCode, null)]
+    [InlineData(PgWire.CancelRequestCode, null)]
     public async Task BadProtocolVersion_CleanError(int version, string? messagePart)
     {
         await using var host = await SluiceHost.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
-        byte[] body = [.. Packets.Int32(version), .. Packets.CString("user"), .. Packets.CString("app"), 0];
-        var o = await SendStartupAsync(host, [.. Packets.Int32(body.Length + 4), .. body]);
+        byte[] body = [.. PgWire.Int32(version), .. PgWire.CString("user"), .. PgWire.CString("app"), 0];
+        var o = await SendStartupAsync(host, [.. PgWire.Int32(body.Length + 4), .. body]);
         output.WriteLine(o.ToString());
         Assert.True(o.Closed, o.ToString());
         Assert.False(o.LoggedIn, o.ToString());

@@ -4,6 +4,7 @@ using Npgsql;
 using Sluice.Config;
 using Sluice.Hosting;
 using Sluice.Testing;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Infrastructure;
 
@@ -153,13 +154,20 @@ public sealed class SluiceHost : IAsyncDisposable
         }
     }
 
-    /// <summary>Opens a <see cref="RawPgClient"/> (simple protocol; md5/plain/trust auth) through the pooler.</summary>
+    /// <summary>Opens a <see cref="RawPgClient"/> (md5/plain/trust auth) through the pooler; a refused login throws.</summary>
     public Task<RawPgClient> ConnectRawAsync(
         string user = PostgresInstance.AppUser,
         string? password = PostgresInstance.AppPassword,
         string database = PostgresInstance.AppDatabase,
         IDictionary<string, string>? extraParameters = null) =>
-        RawPgClient.ConnectAsync(Port, user, database, password, extraParameters);
+        RawPgClient.LoginOkAsync(Port, user, database, password, extraParameters);
+
+    /// <summary>Logs a <see cref="RawPgClient"/> in through the pooler; a refused login throws.</summary>
+    public Task<RawPgClient> LoginOkAsync(
+        string user = PostgresInstance.AppUser,
+        string? password = PostgresInstance.AppPassword,
+        string database = PostgresInstance.AppDatabase) =>
+        RawPgClient.LoginOkAsync(Port, user, database, password);
 
     /// <summary>
     /// Asserts that a new client gets a server that is not inside some earlier transaction: over the simple

@@ -4,6 +4,7 @@ using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
 using Sluice.Testing.FakePostgres;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Maintenance;
 
@@ -71,22 +72,22 @@ public sealed class ClientSettingsTests(PostgresFixture fixture, ITestOutputHelp
         const string text = "maintenance window tonight at 22:00";
         await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
             .Setting("login_notify_message", text).Setting("auth_type", "trust"));
-        await using var client = await PgTestClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, host.Port));
-        await client.SendAsync(PgWire.Startup([new("user", PostgresInstance.AppUser), new("database", PostgresInstance.AppDatabase)]));
+        await using var client = await RawPgClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, host.Port));
+        await client.SendAsync(PgWire.Startup(("user", PostgresInstance.AppUser), ("database", PostgresInstance.AppDatabase)));
 
         var welcome = new List<PgMessage>();
         while (await client.ReadAsync() is { } message)
         {
             welcome.Add(message);
-            if (message.Code is 'Z' or 'E')
+            if (message.Type is 'Z' or 'E')
             {
                 break;
             }
         }
 
-        var codes = new string([.. welcome.Select(m => m.Code)]);
+        var codes = new string([.. welcome.Select(m => m.Type)]);
         Assert.Matches("^RS+KNZ$", codes);
-        var notice = welcome[^2].ErrorFields();
+        var notice = welcome[^2].Fields;
         Assert.Equal("NOTICE", notice['S']);
         Assert.Equal(text, notice['M']);
     }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Pooling;
 

@@ -1,6 +1,7 @@
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
-using static Sluice.IntegrationTests.Pooling.PgWireClient;
+using Sluice.Testing.Wire;
+using static Sluice.Testing.Wire.PgWire;
 
 namespace Sluice.IntegrationTests.Pooling;
 
@@ -24,13 +25,13 @@ public sealed class ExtendedCopyInTests(PostgresFixture fixture, ITestOutputHelp
             Assert.Null((await setup.QueryAsync($"CREATE TABLE {table}(i int)")).Error);
         }
 
-        await using (var c = await PgWireClient.ConnectAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword))
+        await using (var c = await host.LoginOkAsync())
         {
             await c.SendAsync(Parse("", $"COPY {table}(i) FROM STDIN"), Bind("", ""), Execute(), Sync());
             var start = await c.ReadCountAsync(3, TimeSpan.FromSeconds(10));   // ParseComplete, BindComplete, CopyInResponse
             Assert.Equal("12G", Types(start));
-            await c.SendAsync(Msg('d', System.Text.Encoding.ASCII.GetBytes(badRow ? "x\n" : "1\n")), Msg('c'), Sync());
-            var rest = await c.ReadUntilReadyAsync(TimeSpan.FromSeconds(10));
+            await c.SendAsync(Message('d', System.Text.Encoding.ASCII.GetBytes(badRow ? "x\n" : "1\n")), Message('c', []), Sync());
+            var rest = await c.ReadRepliesAsync(TimeSpan.FromSeconds(10));
             Assert.Equal(badRow ? "EZ" : "CZ", Types(rest));
         }
 

@@ -1,6 +1,7 @@
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Pooling;
 
@@ -41,7 +42,7 @@ public sealed class StatementPoolingTests(PostgresFixture fixture, ITestOutputHe
     public async Task MultiStatementTransaction_IsRefused_SimpleProtocol()
     {
         await using var host = await StartAsync();
-        await using var raw = await RawPgClient.ConnectAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword);
+        await using var raw = await RawPgClient.LoginOkAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword);
         var r = await raw.QueryAsync("BEGIN; SELECT 1;");
         Assert.NotNull(r.Error);
         Assert.Contains(Refusal, r.Error!.Message, StringComparison.Ordinal);

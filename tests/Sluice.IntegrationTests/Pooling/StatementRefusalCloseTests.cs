@@ -26,7 +26,7 @@ public sealed class StatementRefusalCloseTests(PostgresFixture fixture, ITestOut
         for (var i = 0; i < Rounds; i++)
         {
             await using var raw = await host.ConnectRawAsync();
-            var r = await raw.QueryAsync("BEGIN");
+            var r = await raw.QueryAsync("BEGIN", TimeSpan.FromSeconds(5));
             Assert.Contains(Refusal, r.Error?.Message ?? "", StringComparison.Ordinal);
             Assert.True(await raw.WaitForCloseAsync(TimeSpan.FromSeconds(5)), "the client should be disconnected");
         }

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Pooling;
 
@@ -97,7 +98,7 @@ public sealed class TransactionPoolingTests(PostgresFixture fixture, ITestOutput
         var table = Sql.UniqueName("killed");
         await Pg.ExecuteAsync($"CREATE TABLE {table} (id int); ALTER TABLE {table} OWNER TO app", PostgresInstance.AppDatabase);
 
-        var raw = await RawPgClient.ConnectAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword);
+        var raw = await RawPgClient.LoginOkAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword);
         var r = await raw.QueryAsync($"BEGIN; INSERT INTO {table} VALUES (1); SELECT txid_current()");
         Assert.Null(r.Error);
         Assert.Equal('T', r.TransactionStatus);
@@ -136,7 +137,7 @@ public sealed class TransactionPoolingTests(PostgresFixture fixture, ITestOutput
         await using var host = await SluiceHost.StartAsync(Pg, output,
             ini => ini.Setting("pool_mode", "transaction").Setting("default_pool_size", 1));
 
-        var raw = await RawPgClient.ConnectAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword);
+        var raw = await RawPgClient.LoginOkAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword);
         await raw.SendQueryAsync("SELECT pg_sleep(2), 'stale'");
         await Task.Delay(200);
         raw.Abort();

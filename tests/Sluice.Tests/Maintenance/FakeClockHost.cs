@@ -7,6 +7,7 @@ using Sluice.Hosting;
 using Sluice.Pooling;
 using Sluice.Testing;
 using Sluice.Testing.FakePostgres;
+using Sluice.Testing.Wire;
 
 namespace Sluice.Tests.Maintenance;
 
@@ -118,9 +119,9 @@ internal sealed class FakeClockHost : IAsyncDisposable
         await Task.Delay(50);
     }
 
-    public Task<PgTestClient> LoginAsync() => PgTestClient.LoginAsync(EndPoint, User, Database);
+    public Task<RawPgClient> LoginAsync() => RawPgClient.LoginAsync(EndPoint, User, Database);
 
-    public Task<PgTestClient> LoginOkAsync() => PgTestClient.LoginOkAsync(EndPoint, User, Database);
+    public Task<RawPgClient> LoginOkAsync() => RawPgClient.LoginOkAsync(EndPoint, User, Database);
 
     /// <summary>Polls (in real time, bounded) until <paramref name="condition"/> holds.</summary>
     public static async Task EventuallyAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
@@ -137,7 +138,7 @@ internal sealed class FakeClockHost : IAsyncDisposable
     }
 
     /// <summary>The client got nothing and is still connected.</summary>
-    public static async Task AssertSilentAsync(PgTestClient client, string because)
+    public static async Task AssertSilentAsync(RawPgClient client, string because)
     {
         PgMessage? message;
         try
@@ -152,12 +153,12 @@ internal sealed class FakeClockHost : IAsyncDisposable
     }
 
     /// <summary>The client gets a FATAL with exactly <paramref name="text"/>, then the connection ends.</summary>
-    public static async Task AssertFatalThenClosedAsync(PgTestClient client, string text)
+    public static async Task AssertFatalThenClosedAsync(RawPgClient client, string text)
     {
         var message = await client.ReadAsync(TimeSpan.FromSeconds(5));
         Assert.NotNull(message);
-        Assert.Equal('E', message.Code);
-        var fields = message.ErrorFields();
+        Assert.Equal('E', message.Type);
+        var fields = message.Fields;
         Assert.Equal("FATAL", fields['S']);
         Assert.Equal(text, fields['M']);
         Assert.Null(await client.ReadAsync(TimeSpan.FromSeconds(5)));
