@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Sluice.Config;
 using Sluice.Hosting;
 using Sluice.Testing;
+using Sluice.Testing.Admin;
 
 namespace Sluice.IntegrationTests.Admin;
 
@@ -99,40 +100,5 @@ internal sealed class AdminHost : IAsyncDisposable
     {
         await Pooler.DisposeAsync();
         Directory.Dispose();
-    }
-}
-
-/// <summary>psql -A output split into header and rows.</summary>
-internal sealed record PsqlResult(int ExitCode, string StdOut, string StdErr)
-{
-    public bool Success => ExitCode == 0;
-
-    private string[] Lines => StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-
-    public string[] Header => Lines.Length == 0 ? [] : Lines[0].Split('|');
-
-    public string[][] Rows => [.. Lines.Skip(1).Select(l => l.Split('|'))];
-
-    /// <summary>The rows as dictionaries keyed by column name.</summary>
-    public List<Dictionary<string, string>> Records()
-    {
-        var header = Header;
-        return [.. Rows.Select(r => header.Select((h, i) => (h, v: i < r.Length ? r[i] : "")).ToDictionary(p => p.h, p => p.v))];
-    }
-
-    public override string ToString() => $"exit={ExitCode}\n{StdOut}\n{StdErr}";
-}
-
-internal static class Psql
-{
-    public static async Task<PsqlResult> RunAsync(int port, string command, string user, string password, string database = "pgbouncer")
-    {
-        var r = await ProcessRunner.RunAsync(
-            "psql",
-            ["-h", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), "-U", user, "-d", database,
-             "-X", "-A", "-F", "|", "-P", "footer=off", "-v", "ON_ERROR_STOP=1", "-c", command],
-            TimeSpan.FromSeconds(30),
-            env: new Dictionary<string, string> { ["PGPASSWORD"] = password, ["PGCONNECT_TIMEOUT"] = "10", ["PGSSLMODE"] = "disable" });
-        return new PsqlResult(r.ExitCode, r.StdOut, r.StdErr);
     }
 }

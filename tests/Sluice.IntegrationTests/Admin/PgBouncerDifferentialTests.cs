@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net.Sockets;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Admin;
 
 namespace Sluice.IntegrationTests.Admin;
 

@@ -5,6 +5,7 @@ using Sluice.Hosting;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
 using Sluice.Testing.FakePostgres;
+using Sluice.Testing.Hosting;
 using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Faults;

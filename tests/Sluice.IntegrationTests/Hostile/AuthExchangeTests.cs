@@ -1,6 +1,7 @@
 using System.Text;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Hostile;
@@ -18,13 +19,13 @@ public sealed class AuthExchangeTests(PostgresFixture fixture, ITestOutputHelper
 
     private PostgresInstance Pg => fixture.Postgres;
 
-    private Task<SluiceHost> StartAsync(string authType) =>
-        SluiceHost.StartAsync(Pg, output, ini => ini.Setting("auth_type", authType));
+    private Task<TestPooler> StartAsync(string authType) =>
+        TestPooler.StartAsync(Pg, output, ini => ini.Setting("auth_type", authType));
 
     private static byte[] AppStartup => PgWire.Startup(("user", User), ("database", PostgresInstance.AppDatabase));
 
     /// <summary>Connects, sends the startup packet and returns the client after the first authentication request.</summary>
-    private static async Task<(RawPgClient Client, PgMessage Request)> BeginAsync(SluiceHost host, byte[]? startup = null)
+    private static async Task<(RawPgClient Client, PgMessage Request)> BeginAsync(TestPooler host, byte[]? startup = null)
     {
         var c = await RawPgClient.ConnectAsync(host.Port);
         await c.SendAsync(startup ?? AppStartup);

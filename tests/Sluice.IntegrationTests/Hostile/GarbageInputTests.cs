@@ -4,6 +4,7 @@ using System.Security.Authentication;
 using System.Text;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Hostile;
@@ -23,7 +24,7 @@ public sealed class GarbageInputTests(PostgresFixture fixture, ITestOutputHelper
     [InlineData(5)]
     public async Task RandomBytes_AsFirstPacket_AreClosedCleanly(int seed)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
 #pragma warning disable CA5394 // deterministic garbage, not security
@@ -52,7 +53,7 @@ public sealed class GarbageInputTests(PostgresFixture fixture, ITestOutputHelper
     [InlineData(14)]
     public async Task RandomParameterBytes_InAWellFramedStartupPacket_AreHandled(int seed)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
 #pragma warning disable CA5394
@@ -74,7 +75,7 @@ public sealed class GarbageInputTests(PostgresFixture fixture, ITestOutputHelper
     [Fact]
     public async Task HttpRequest_IsClosedCleanly()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
         await using var c = await RawPgClient.ConnectAsync(host.Port);
@@ -94,7 +95,7 @@ public sealed class GarbageInputTests(PostgresFixture fixture, ITestOutputHelper
     [Fact]
     public async Task TlsClientHello_WithoutTlsConfigured_FailsFast()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -119,7 +120,7 @@ public sealed class GarbageInputTests(PostgresFixture fixture, ITestOutputHelper
     [Fact]
     public async Task RawClientHelloBytes_WithoutTlsConfigured_AreClosedCleanly()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
         await using var c = await RawPgClient.ConnectAsync(host.Port);
@@ -140,7 +141,7 @@ public sealed class GarbageInputTests(PostgresFixture fixture, ITestOutputHelper
     [Fact]
     public async Task SslAndGssRequests_AreRefusedWithN_ThenLoginWorks()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
         await using var c = await RawPgClient.ConnectAsync(host.Port);
@@ -162,7 +163,7 @@ public sealed class GarbageInputTests(PostgresFixture fixture, ITestOutputHelper
     [Fact]
     public async Task SslRequest_FollowedByGarbage_IsClosed()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
         await using var c = await RawPgClient.ConnectAsync(host.Port);
@@ -178,7 +179,7 @@ public sealed class GarbageInputTests(PostgresFixture fixture, ITestOutputHelper
     [Fact]
     public async Task ConnectAndResetStorm_ListenerSurvives()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
         for (var i = 0; i < 200; i++)
@@ -199,7 +200,7 @@ public sealed class GarbageInputTests(PostgresFixture fixture, ITestOutputHelper
     [Fact]
     public async Task SilentConnections_AreClosedByClientLoginTimeout()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("client_login_timeout", 2));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("client_login_timeout", 2));
         await using var bystander = await Bystander.OpenAsync(host);
 
         var silent = new List<RawPgClient>();

@@ -1,5 +1,6 @@
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Hostile;
@@ -26,7 +27,7 @@ public sealed class LengthFieldTests(PostgresFixture fixture, ITestOutputHelper 
     [InlineData(int.MaxValue)]
     public async Task StartupLength_Impossible_IsRefusedOnTheHeader(int length)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
         await using var c = await RawPgClient.ConnectAsync(host.Port);
@@ -43,7 +44,7 @@ public sealed class LengthFieldTests(PostgresFixture fixture, ITestOutputHelper 
     [Fact]
     public async Task StartupLength_8_WithProtocolV3AndNoTerminator_IsRefused()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
         await using var c = await RawPgClient.ConnectAsync(host.Port);
@@ -59,7 +60,7 @@ public sealed class LengthFieldTests(PostgresFixture fixture, ITestOutputHelper 
     [Fact]
     public async Task StartupLength_Exactly10000_IsReadAndJudgedOnContent()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
         // user=app, database=appdb, junk=<padding> so the whole packet is exactly 10000 bytes.
@@ -79,7 +80,7 @@ public sealed class LengthFieldTests(PostgresFixture fixture, ITestOutputHelper 
     [Fact]
     public async Task StartupLength_LargerThanBytes_ThenEof_IsClosed()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
         var before = host.Pooler.ClientCount;
 
@@ -105,7 +106,7 @@ public sealed class LengthFieldTests(PostgresFixture fixture, ITestOutputHelper 
     [InlineData(int.MinValue)]
     public async Task TypedLength_BelowFour_AfterLogin_IsFatal08P01(int length)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
         await using var c = await host.LoginOkAsync();
@@ -128,7 +129,7 @@ public sealed class LengthFieldTests(PostgresFixture fixture, ITestOutputHelper 
     [Fact]
     public async Task TypedLength_OverMaxPacketSize_IsRefusedWithoutAllocating()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("max_packet_size", 1_048_576));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("max_packet_size", 1_048_576));
         await using var bystander = await Bystander.OpenAsync(host);
         await using var c = await host.LoginOkAsync();
         // Warm up the forward path so its one-off allocations are not counted.
@@ -157,7 +158,7 @@ public sealed class LengthFieldTests(PostgresFixture fixture, ITestOutputHelper 
     [Fact]
     public async Task TypedLength_WithinMaxPacketSize_IsForwarded()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("max_packet_size", 1_048_576));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("max_packet_size", 1_048_576));
         await using var bystander = await Bystander.OpenAsync(host);
         await using var c = await host.LoginOkAsync();
         var sql = "SELECT length('" + new string('y', 900_000) + "')";
@@ -181,7 +182,7 @@ public sealed class LengthFieldTests(PostgresFixture fixture, ITestOutputHelper 
     [Fact]
     public async Task TypedLength_IntMaxValue_AfterLogin_IsRefused()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
         await using var c = await host.LoginOkAsync();
 
@@ -206,7 +207,7 @@ public sealed class LengthFieldTests(PostgresFixture fixture, ITestOutputHelper 
     [InlineData(int.MaxValue)]
     public async Task PasswordMessageLength_Impossible_IsFatal08P01(int length)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
         await using var c = await RawPgClient.ConnectAsync(host.Port);
         await c.SendAsync(PgWire.Startup(("user", "app"), ("database", "appdb")));

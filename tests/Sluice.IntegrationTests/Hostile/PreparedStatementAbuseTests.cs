@@ -1,5 +1,6 @@
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Hostile;
@@ -29,7 +30,7 @@ public sealed class PreparedStatementAbuseTests(PostgresFixture fixture, ITestOu
 
     private async Task ParseCloseLoopAsync(bool distinct)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("max_prepared_statements", 5));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("max_prepared_statements", 5));
         await using var bystander = await Bystander.OpenAsync(host);
         var heapBefore = GC.GetTotalMemory(forceFullCollection: true);
         var registryBefore = host.Pooler.Statements.Count;
@@ -76,7 +77,7 @@ public sealed class PreparedStatementAbuseTests(PostgresFixture fixture, ITestOu
     [Fact]
     public async Task ManyNamesForOneStatement_AreTracked_AndClosed()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("max_prepared_statements", 5));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("max_prepared_statements", 5));
         await using var bystander = await Bystander.OpenAsync(host);
         await using var c = await host.LoginOkAsync();
 

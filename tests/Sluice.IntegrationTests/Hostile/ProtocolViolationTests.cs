@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Hostile;
@@ -51,7 +52,7 @@ public sealed class ProtocolViolationTests(PostgresFixture fixture, ITestOutputH
     [InlineData('!', true)]
     public async Task UnknownMessageType_ClientGetsError_PoolerSurvives(char type, bool inTransaction)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
         await using var c = await host.LoginOkAsync();
         if (inTransaction)
@@ -82,7 +83,7 @@ public sealed class ProtocolViolationTests(PostgresFixture fixture, ITestOutputH
     [InlineData("cancel")]
     public async Task UntypedPacketAfterLogin_EndsSession_Promptly(string kind)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
         await using var c = await host.LoginOkAsync();
 
@@ -115,7 +116,7 @@ public sealed class ProtocolViolationTests(PostgresFixture fixture, ITestOutputH
     [InlineData("query-without-terminator", "08P01")]
     public async Task OutOfOrderExtendedProtocol_ServerErrorAndSessionGoesOn(string shape, string sqlState)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
         await using var c = await host.LoginOkAsync();
 
@@ -157,7 +158,7 @@ public sealed class ProtocolViolationTests(PostgresFixture fixture, ITestOutputH
     [InlineData('C')]
     public async Task NamedStatementNeverPrepared_IsAnError_NotACrash(char type)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
         await using var c = await host.LoginOkAsync();
 
@@ -209,7 +210,7 @@ public sealed class ProtocolViolationTests(PostgresFixture fixture, ITestOutputH
     [Fact]
     public async Task ThousandsOfPipelinedSyncs_AreAnsweredAndTheServerIsReleased()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("default_pool_size", 2));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("default_pool_size", 2));
         await using var bystander = await Bystander.OpenAsync(host);
         await using var c = await host.LoginOkAsync();
 
@@ -242,7 +243,7 @@ public sealed class ProtocolViolationTests(PostgresFixture fixture, ITestOutputH
     [Fact]
     public async Task CancelRequest_WithRandomKey_IsDroppedSilently_AndCancelsNothing()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
         await using var victim = await host.OpenAsync();
 
@@ -278,9 +279,9 @@ public sealed class ProtocolViolationTests(PostgresFixture fixture, ITestOutputH
     [Fact]
     public async Task CancelRequest_WithTheRightKey_StillCancels()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
-        await using var raw = await host.ConnectRawAsync();
+        await using var raw = await host.LoginOkAsync();
 
         var running = raw.QueryAsync("SELECT pg_sleep(10)");
         await Task.Delay(300);
@@ -299,7 +300,7 @@ public sealed class ProtocolViolationTests(PostgresFixture fixture, ITestOutputH
     [Fact]
     public async Task ResetMidBatch_WithoutSync_ServerIsNotReusedDirty()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("default_pool_size", 2));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("default_pool_size", 2));
         await using var bystander = await Bystander.OpenAsync(host);
         var c = await host.LoginOkAsync();
         await c.SendAsync([

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Hostile;
@@ -22,7 +23,7 @@ public sealed class ResourceExhaustionTests(PostgresFixture fixture, ITestOutput
     [Fact]
     public async Task HalfStartupPackets_AreClosedByClientLoginTimeout_WhileOthersLogIn()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("client_login_timeout", 2));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("client_login_timeout", 2));
         await using var bystander = await Bystander.OpenAsync(host);
 
         var startup = PgWire.Startup(("user", "app"), ("database", "appdb"));
@@ -71,7 +72,7 @@ public sealed class ResourceExhaustionTests(PostgresFixture fixture, ITestOutput
     [Fact]
     public async Task StalledPasswordExchange_IsClosedByClientLoginTimeout_AndFreesItsSlot()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("client_login_timeout", 2).Setting("max_client_conn", 10));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("client_login_timeout", 2).Setting("max_client_conn", 10));
         await using var bystander = await Bystander.OpenAsync(host);
 
         var stalled = new List<RawPgClient>();
@@ -112,7 +113,7 @@ public sealed class ResourceExhaustionTests(PostgresFixture fixture, ITestOutput
     [Fact]
     public async Task ConnectionFlood_PastMaxClientConn_Gets53300_AndSlotsAreFreedAfterwards()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("max_client_conn", 20));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("max_client_conn", 20));
         await using var bystander = await Bystander.OpenAsync(host);
         Assert.Equal(1, host.Pooler.ClientCount);
 
@@ -185,7 +186,7 @@ public sealed class ResourceExhaustionTests(PostgresFixture fixture, ITestOutput
     [Fact]
     public async Task ClientThatNeverReads_LargeResult_BackpressureIsPerConnection_AndServerIsNotLeaked()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("default_pool_size", 4)
             .Setting("query_wait_timeout", 5));
         await using var bystander = await Bystander.OpenAsync(host);

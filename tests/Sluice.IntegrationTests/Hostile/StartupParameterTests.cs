@@ -1,5 +1,6 @@
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Hostile;
@@ -10,7 +11,7 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
 {
     private PostgresInstance Pg => fixture.Postgres;
 
-    private static async Task<Outcome> SendStartupAsync(SluiceHost host, byte[] packet)
+    private static async Task<Outcome> SendStartupAsync(TestPooler host, byte[] packet)
     {
         await using var c = await RawPgClient.ConnectAsync(host.Port);
         await c.SendAsync(packet);
@@ -21,7 +22,7 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
     [Fact]
     public async Task HugeOptions_8KB_CleanError()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
         var options = string.Concat(Enumerable.Repeat("-c work_mem=64kB ", 8192 / 17 + 1))[..8192];
@@ -44,7 +45,7 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
     [InlineData("-c application_name=\\")]
     public async Task MalformedOptions_DoNotSpin(string options)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
         await using var c = await RawPgClient.ConnectAsync(host.Port);
@@ -70,7 +71,7 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
     [Fact]
     public async Task ManyUnknownParameters_WithinPacketLimit_CleanError()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
         var parameters = new List<(string, string)> { ("user", "app"), ("database", "appdb") };
@@ -88,7 +89,7 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
     [Fact]
     public async Task RepeatedIgnoredParameter_WithinLimit_IsHarmless()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("ignore_startup_parameters", "extra_float_digits"));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("ignore_startup_parameters", "extra_float_digits"));
         await using var bystander = await Bystander.OpenAsync(host);
 
         var parameters = new List<(string, string)> { ("user", "app"), ("database", "appdb") };
@@ -104,7 +105,7 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
     [Fact]
     public async Task UnboundedParameters_OverPacketLimit_CleanError()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
         var parameters = new List<(string, string)> { ("user", "app"), ("database", "appdb") };
@@ -129,7 +130,7 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
     [InlineData("no-user")]
     public async Task MalformedParameterList_CleanError(string shape)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
         byte[] body = shape switch
@@ -163,7 +164,7 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
     [Fact]
     public async Task UnknownStartupParameter_Is08P01_WithItsName()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
         var o = await SendStartupAsync(host, PgWire.Startup(("user", "app"), ("database", "appdb"), ("extra_float_digits", "3")));
@@ -177,10 +178,10 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
     [Fact]
     public async Task IgnoredStartupParameter_IsAccepted()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("ignore_startup_parameters", "extra_float_digits"));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("ignore_startup_parameters", "extra_float_digits"));
         await using var bystander = await Bystander.OpenAsync(host);
 
-        await using (var raw = await host.ConnectRawAsync(extraParameters: new Dictionary<string, string> { ["extra_float_digits"] = "3" }))
+        await using (var raw = await host.LoginOkAsync(parameters: [("extra_float_digits", "3")]))
         {
             var r = await raw.QueryAsync("SELECT 1.5::float8::text");
             Assert.Null(r.Error);
@@ -202,7 +203,7 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
     [InlineData(PgWire.CancelRequestCode, null)]
     public async Task BadProtocolVersion_CleanError(int version, string? messagePart)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
         byte[] body = [.. PgWire.Int32(version), .. PgWire.CString("user"), .. PgWire.CString("app"), 0];

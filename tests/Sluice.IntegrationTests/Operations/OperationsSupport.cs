@@ -10,6 +10,8 @@ using Sluice.Hosting;
 using Sluice.IntegrationTests.Admin;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Admin;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Operations;
 

@@ -1,5 +1,6 @@
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 using Sluice.Testing.Wire;
 using static Sluice.Testing.Wire.PgWire;
 
@@ -18,9 +19,9 @@ public sealed class ExtendedCopyInTests(PostgresFixture fixture, ITestOutputHelp
     [InlineData(true)]
     public async Task SyncBeforeCopyData_LeavesTheServerClean(bool badRow)
     {
-        await using var host = await SluiceHost.StartAsync(fixture.Postgres, output, ini => ini.Setting("pool_mode", "session"));
+        await using var host = await TestPooler.StartAsync(fixture.Postgres, output, ini => ini.Setting("pool_mode", "session"));
         var table = "copy_ext_" + Guid.NewGuid().ToString("N")[..8];
-        await using (var setup = await host.ConnectRawAsync())
+        await using (var setup = await host.LoginOkAsync())
         {
             Assert.Null((await setup.QueryAsync($"CREATE TABLE {table}(i int)")).Error);
         }
@@ -38,7 +39,7 @@ public sealed class ExtendedCopyInTests(PostgresFixture fixture, ITestOutputHelp
         // The session ended cleanly: the server went back to the pool instead of being closed mid-query.
         await Task.Delay(200);
         Assert.DoesNotContain(host.LogLines, l => l.Contains("query in progress", StringComparison.Ordinal));
-        await using var check = await host.ConnectRawAsync();
+        await using var check = await host.LoginOkAsync();
         Assert.Equal(badRow ? "0" : "1", (await check.QueryAsync($"SELECT count(*) FROM {table}")).FirstValue);
         Assert.Null((await check.QueryAsync($"DROP TABLE {table}")).Error);
     }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 using Sluice.Testing.Wire;
 using static Sluice.Testing.Wire.PgWire;
 
@@ -22,7 +23,7 @@ public sealed class PipelineErrorDelayedSyncTests(PostgresFixture fixture, ITest
     [InlineData(0)]     // plain forwarding
     public async Task ErrorBeforeTheSync_ReachesTheClientAtOnce_AndTheSyncEndsThePipeline(int maxPreparedStatements)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("pool_mode", "transaction").Setting("default_pool_size", 1)
             .Setting("max_prepared_statements", maxPreparedStatements));
 

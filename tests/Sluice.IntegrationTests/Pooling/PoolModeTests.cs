@@ -1,6 +1,7 @@
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Pooling;
@@ -11,8 +12,8 @@ public sealed class PoolModeTests(PostgresFixture fixture, ITestOutputHelper out
 {
     private PostgresInstance Pg => fixture.Postgres;
 
-    private Task<SluiceHost> StartAsync(string mode) =>
-        SluiceHost.StartAsync(Pg, output, ini => ini.Setting("pool_mode", mode).Setting("default_pool_size", 2));
+    private Task<TestPooler> StartAsync(string mode) =>
+        TestPooler.StartAsync(Pg, output, ini => ini.Setting("pool_mode", mode).Setting("default_pool_size", 2));
 
     [Theory]
     [InlineData("session")]

@@ -4,6 +4,7 @@ using Npgsql;
 using NpgsqlTypes;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 using Sluice.Testing.Wire;
 using static Sluice.Testing.Wire.PgWire;
 
@@ -21,8 +22,8 @@ public sealed partial class PreparedStatementTests(PostgresFixture fixture, ITes
 
     private static void NoReset(NpgsqlConnectionStringBuilder b) => b.NoResetOnClose = true;
 
-    private Task<SluiceHost> StartAsync(int poolSize, Action<IniBuilder>? more = null) =>
-        SluiceHost.StartAsync(Pg, output, ini =>
+    private Task<TestPooler> StartAsync(int poolSize, Action<IniBuilder>? more = null) =>
+        TestPooler.StartAsync(Pg, output, ini =>
         {
             ini.Setting("pool_mode", "transaction").Setting("default_pool_size", poolSize);
             more?.Invoke(ini);

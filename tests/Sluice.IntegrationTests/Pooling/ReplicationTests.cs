@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Pooling;
@@ -17,8 +18,8 @@ public sealed class ReplicationTests(ReplicationPostgresFixture fixture, ITestOu
 
     private PostgresInstance Pg => fixture.Postgres;
 
-    private Task<SluiceHost> StartAsync(Action<IniBuilder>? configure = null) =>
-        SluiceHost.StartAsync(Pg, output, ini =>
+    private Task<TestPooler> StartAsync(Action<IniBuilder>? configure = null) =>
+        TestPooler.StartAsync(Pg, output, ini =>
         {
             ini.Setting("auth_type", "trust")
                 .Setting("pool_mode", "statement")
@@ -28,7 +29,7 @@ public sealed class ReplicationTests(ReplicationPostgresFixture fixture, ITestOu
             configure?.Invoke(ini);
         }, users: [("postgres", ""), (PostgresInstance.AppUser, PostgresInstance.AppPassword)]);
 
-    private Task<ProcessResult> PsqlAsync(SluiceHost host, string conninfo, params string[] commands)
+    private Task<ProcessResult> PsqlAsync(TestPooler host, string conninfo, params string[] commands)
     {
         List<string> args = ["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", $"host=127.0.0.1 port={host.PortText} dbname=postgres {conninfo}"];
         foreach (var command in commands)

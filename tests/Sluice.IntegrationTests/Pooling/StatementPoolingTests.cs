@@ -1,6 +1,7 @@
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Pooling;
@@ -12,8 +13,8 @@ public sealed class StatementPoolingTests(PostgresFixture fixture, ITestOutputHe
 
     private PostgresInstance Pg => fixture.Postgres;
 
-    private Task<SluiceHost> StartAsync() =>
-        SluiceHost.StartAsync(Pg, output, ini => ini.Setting("pool_mode", "statement").Setting("default_pool_size", 1));
+    private Task<TestPooler> StartAsync() =>
+        TestPooler.StartAsync(Pg, output, ini => ini.Setting("pool_mode", "statement").Setting("default_pool_size", 1));
 
     [Fact]
     public async Task MultiStatementTransaction_IsRefused_Npgsql()

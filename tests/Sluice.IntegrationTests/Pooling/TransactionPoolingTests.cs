@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Pooling;
@@ -19,7 +20,7 @@ public sealed class TransactionPoolingTests(PostgresFixture fixture, ITestOutput
         const int TransactionsPerClient = 15;
         const int PoolSize = 3;
         await using var role = await TestRole.CreateAsync(Pg, "txpool");
-        await using var host = await SluiceHost.StartAsync(Pg, output,
+        await using var host = await TestPooler.StartAsync(Pg, output,
             ini => ini.Setting("pool_mode", "transaction").Setting("default_pool_size", PoolSize),
             users: [role.AuthFileEntry]);
 
@@ -93,7 +94,7 @@ public sealed class TransactionPoolingTests(PostgresFixture fixture, ITestOutput
     [Fact]
     public async Task ClientKilledMidTransaction_IsRolledBack_AndNextClientGetsCleanServer()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output,
+        await using var host = await TestPooler.StartAsync(Pg, output,
             ini => ini.Setting("pool_mode", "transaction").Setting("default_pool_size", 1));
         var table = Sql.UniqueName("killed");
         await Pg.ExecuteAsync($"CREATE TABLE {table} (id int); ALTER TABLE {table} OWNER TO app", PostgresInstance.AppDatabase);
@@ -134,7 +135,7 @@ public sealed class TransactionPoolingTests(PostgresFixture fixture, ITestOutput
     [Fact]
     public async Task ClientKilledWhileQueryRunning_ServerIsNotReusedMidQuery()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output,
+        await using var host = await TestPooler.StartAsync(Pg, output,
             ini => ini.Setting("pool_mode", "transaction").Setting("default_pool_size", 1));
 
         var raw = await RawPgClient.LoginOkAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword);

@@ -4,6 +4,7 @@ using Sluice.IntegrationTests.Admin;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.IntegrationTests.Operations;
 using Sluice.Testing;
+using Sluice.Testing.Admin;
 
 namespace Sluice.IntegrationTests.Transport;
 

@@ -9,6 +9,7 @@ using Npgsql;
 using Sluice.IntegrationTests.Hostile;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Transport;
@@ -24,12 +25,12 @@ public sealed class ChannelBindingTests(PostgresFixture fixture, TlsFixture tls,
 {
     private PostgresInstance Pg => fixture.Postgres;
 
-    private async Task<SluiceHost> StartAsync(string clientMode = "require")
+    private async Task<TestPooler> StartAsync(string clientMode = "require")
     {
         // scramuser with the SCRAM secret PostgreSQL stores (pass-through), app with its plain password.
         var secret = await Pg.GetScramSecretAsync(PostgresInstance.ScramUser)
             ?? throw new InvalidOperationException("scramuser has no SCRAM secret");
-        return await SluiceHost.StartAsync(Pg, output, ini => ini
+        return await TestPooler.StartAsync(Pg, output, ini => ini
                 .Setting("auth_type", "scram-sha-256")
                 .Setting("client_tls_sslmode", clientMode)
                 .Setting("client_tls_cert_file", tls.ServerCertFile)

@@ -8,6 +8,7 @@ using System.Text;
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Transport;
 
@@ -22,8 +23,8 @@ public sealed class TlsTests(PostgresFixture fixture, TlsFixture tls, ITestOutpu
 
     private PostgresInstance Pg => fixture.Postgres;
 
-    private Task<SluiceHost> StartAsync(string clientMode, Action<IniBuilder>? configure = null) =>
-        SluiceHost.StartAsync(Pg, output, ini =>
+    private Task<TestPooler> StartAsync(string clientMode, Action<IniBuilder>? configure = null) =>
+        TestPooler.StartAsync(Pg, output, ini =>
         {
             ini.Setting("client_tls_sslmode", clientMode)
                 .Setting("client_tls_cert_file", tls.ServerCertFile)
@@ -33,7 +34,7 @@ public sealed class TlsTests(PostgresFixture fixture, TlsFixture tls, ITestOutpu
         });
 
     /// <summary>Runs psql with <c>\conninfo</c> (which names the TLS protocol when there is one) and <paramref name="sql"/>.</summary>
-    private async Task<ProcessResult> PsqlAsync(SluiceHost host, string options, string? password = PostgresInstance.AppPassword,
+    private async Task<ProcessResult> PsqlAsync(TestPooler host, string options, string? password = PostgresInstance.AppPassword,
         string user = PostgresInstance.AppUser, string sql = "SELECT 41 + 1")
     {
         var env = new Dictionary<string, string>
@@ -326,7 +327,7 @@ public sealed class TlsTests(PostgresFixture fixture, TlsFixture tls, ITestOutpu
         }
 
         // PgBouncer 1.25's default is prefer: no setting at all must work against a PostgreSQL without ssl.
-        await using (var host = await SluiceHost.StartAsync(Pg, output))
+        await using (var host = await TestPooler.StartAsync(Pg, output))
         {
             await using var conn = await host.OpenAsync();
             Assert.False(await conn.ScalarAsync<bool>(CheckSsl));
