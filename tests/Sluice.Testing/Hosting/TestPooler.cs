@@ -285,9 +285,11 @@ public sealed class TestPooler : IAsyncDisposable
         params (string Name, string Value)[] parameters) =>
         RawPgClient.LoginOkAsync(EndPoint, user, database ?? DefaultDatabase, password, Pairs(parameters));
 
-    /// <summary>Runs one command with psql against the console (-A -F '|' -X, footers off).</summary>
-    public Task<PsqlResult> ConsoleAsync(string command, string user = TestUsers.Admin, string password = TestUsers.AdminPassword) =>
-        Psql.RunAsync(Port, command, user, password);
+    /// <summary>Runs one command with psql against the console as <see cref="TestUsers.Admin"/> (-A -F '|' -X, footers off).</summary>
+    public Task<PsqlResult> ConsoleAsync(string command) => ConsoleAsync(command, TestUsers.Admin, TestUsers.AdminPassword);
+
+    /// <summary>Runs one command with psql against the console as <paramref name="user"/>.</summary>
+    public Task<PsqlResult> ConsoleAsync(string command, string user, string password) => Psql.RunAsync(Port, command, user, password);
 
     /// <summary>
     /// Asserts that a new client gets a server that is not inside some earlier transaction: over the simple
