@@ -1,5 +1,6 @@
 using Npgsql;
 using Sluice.Testing.FakePostgres;
+using Sluice.Testing.Hosting;
 using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Faults;
@@ -15,7 +16,7 @@ public sealed class CancelFaultTests(ITestOutputHelper output)
     {
         var queryRunning = new TaskCompletionSource<FakeServerConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
         var cancelSeen = new TaskCompletionSource<FakeCancelRequest>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 await c.CompleteLoginAsync(FakePidBase + c.Id, FakeKeyBase + c.Id);
@@ -59,7 +60,7 @@ public sealed class CancelFaultTests(ITestOutputHelper output)
     [Fact]
     public async Task Cancel_WithWrongKey_IsDropped()
     {
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 await c.CompleteLoginAsync(FakePidBase + c.Id, FakeKeyBase + c.Id);
@@ -78,7 +79,7 @@ public sealed class CancelFaultTests(ITestOutputHelper output)
     public async Task Cancel_ViaNpgsql_ExtendedProtocol()
     {
         var cancelSeen = new TaskCompletionSource<FakeCancelRequest>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 await c.CompleteLoginAsync(FakePidBase + c.Id, FakeKeyBase + c.Id);
@@ -100,7 +101,7 @@ public sealed class CancelFaultTests(ITestOutputHelper output)
             },
             output);
 
-        await using var connection = new NpgsqlConnection(host.NpgsqlConnectionString());
+        await using var connection = new NpgsqlConnection(host.ConnectionString());
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("SELECT pg_sleep(60)", connection);
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));

@@ -1,4 +1,5 @@
 using Sluice.Testing.FakePostgres;
+using Sluice.Testing.Hosting;
 using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Faults;
@@ -9,7 +10,7 @@ public sealed class ParameterStatusFaultTests(ITestOutputHelper output)
     [Fact]
     public async Task UnpromptedTimeZoneChange_ReachesClient_AndIsSetForTheNextClient()
     {
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 await c.CompleteLoginAsync(1, 1);
@@ -38,7 +39,7 @@ public sealed class ParameterStatusFaultTests(ITestOutputHelper output)
 
         await using var a = await host.LoginOkAsync();
         Assert.Equal("UTC", a.Login!.Parameters["TimeZone"]);
-        await using var b = await host.LoginOkAsync(("TimeZone", "America/New_York"));
+        await using var b = await host.LoginOkAsync(parameters: [("TimeZone", "America/New_York")]);
         Assert.Equal("America/New_York", b.Login!.Parameters["TimeZone"]);
 
         var aReply = await a.QueryAsync("SELECT 'async'");
@@ -67,7 +68,7 @@ public sealed class ParameterStatusFaultTests(ITestOutputHelper output)
     [Fact]
     public async Task ClientSet_TrackedParameter_IsRememberedPerClient()
     {
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 await c.CompleteLoginAsync(1, 1);

@@ -1,4 +1,5 @@
 using Sluice.Testing.FakePostgres;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Faults;
 
@@ -15,7 +16,7 @@ public sealed class RefusedServerLoginTests(ITestOutputHelper output)
     public async Task RefusedLogin_FailsTheWaiters_WhenTheOnlyServerLeftIsCondemnedByReconnect()
     {
         var connections = 0;
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 if (Interlocked.Increment(ref connections) == 1)
@@ -52,7 +53,7 @@ public sealed class RefusedServerLoginTests(ITestOutputHelper output)
     [Fact]
     public async Task ServerStartingUp57P03_DoesNotFailTheWaiters()
     {
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 await c.SendErrorAsync("FATAL", "57P03", "the database system is starting up");
@@ -68,5 +69,5 @@ public sealed class RefusedServerLoginTests(ITestOutputHelper output)
         Assert.True(LogContains(host, "server login failed: FATAL the database system is starting up"), host.LogTail());
     }
 
-    private static bool LogContains(FaultHost host, string text) => host.LogTail(500).Contains(text, StringComparison.Ordinal);
+    private static bool LogContains(TestPooler host, string text) => host.LogTail(500).Contains(text, StringComparison.Ordinal);
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using Sluice.Testing.FakePostgres;
+using Sluice.Testing.Hosting;
 using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Faults;
@@ -15,7 +16,7 @@ public sealed class ServerLifecycleFaultTests(ITestOutputHelper output)
     public async Task IdleServerDies_NextClientGetsAFreshServer(string how)
     {
         var logins = 0;
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 var n = Interlocked.Increment(ref logins);
@@ -62,7 +63,7 @@ public sealed class ServerLifecycleFaultTests(ITestOutputHelper output)
     [Fact]
     public async Task PipelinedQueries_ServerKeptUntilLastReadyForQuery()
     {
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 await c.CompleteLoginAsync(1, 1);
@@ -99,7 +100,7 @@ public sealed class ServerLifecycleFaultTests(ITestOutputHelper output)
     {
         var firstServerClosed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         var logins = 0;
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 var n = Interlocked.Increment(ref logins);
@@ -133,7 +134,7 @@ public sealed class ServerLifecycleFaultTests(ITestOutputHelper output)
     {
         // ParameterStatus is one of the messages Sluice must read whole; this one is far larger than its buffer.
         var big = new string('z', 200_000);
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 await c.CompleteLoginAsync(1, 1);
@@ -164,7 +165,7 @@ public sealed class ServerLifecycleFaultTests(ITestOutputHelper output)
     [Fact]
     public async Task CancelForIdleClient_IsDropped()
     {
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 await c.CompleteLoginAsync(1, 1);

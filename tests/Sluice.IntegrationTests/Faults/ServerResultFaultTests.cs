@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Sluice.Testing.FakePostgres;
+using Sluice.Testing.Hosting;
 using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Faults;
@@ -15,7 +16,7 @@ public sealed class ServerResultFaultTests(ITestOutputHelper output)
     public async Task ServerClosesMidResult_ClientGetsErrorPromptly_AndNextClientGetsFreshServer(bool reset)
     {
         var logins = 0;
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 var n = Interlocked.Increment(ref logins);
@@ -64,7 +65,7 @@ public sealed class ServerResultFaultTests(ITestOutputHelper output)
     {
         var closedBySluice = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         var logins = 0;
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 var n = Interlocked.Increment(ref logins);
@@ -104,7 +105,7 @@ public sealed class ServerResultFaultTests(ITestOutputHelper output)
     {
         var payload = new byte[4 * 1024 * 1024];
         new Random(20261126).NextBytes(payload);
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 await c.CompleteLoginAsync(1, 1);
