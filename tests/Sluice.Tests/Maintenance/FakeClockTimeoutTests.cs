@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Net.Sockets;
 using Sluice.Testing.FakePostgres;
 using Sluice.Testing.Wire;
-using static Sluice.Tests.Maintenance.FakeClockHost;
+using static Sluice.Tests.Maintenance.FakeClock;
 
 namespace Sluice.Tests.Maintenance;
 

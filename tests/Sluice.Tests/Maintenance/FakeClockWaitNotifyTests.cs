@@ -1,4 +1,4 @@
-using static Sluice.Tests.Maintenance.FakeClockHost;
+using static Sluice.Tests.Maintenance.FakeClock;
 
 namespace Sluice.Tests.Maintenance;
 
