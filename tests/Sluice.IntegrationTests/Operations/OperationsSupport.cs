@@ -4,11 +4,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
-using Microsoft.Extensions.Logging;
-using Sluice.Config;
-using Sluice.Hosting;
-using Sluice.IntegrationTests.Admin;
-using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
 using Sluice.Testing.Admin;
 using Sluice.Testing.Hosting;
@@ -18,15 +13,15 @@ namespace Sluice.IntegrationTests.Operations;
 /// <summary>Users every operations host knows: the console admin and the fixture's app role.</summary>
 internal static class OpsUsers
 {
-    public const string Admin = "admin";
-    public const string AdminPassword = "adminpass";
+    public const string Admin = TestUsers.Admin;
+    public const string AdminPassword = TestUsers.AdminPassword;
     public const string App = PostgresInstance.AppUser;
     public const string AppPassword = PostgresInstance.AppPassword;
 
     public static (string User, string Secret)[] AuthFile(IEnumerable<(string User, string Secret)>? extra) =>
         [(Admin, AdminPassword), (App, AppPassword), .. extra ?? []];
 
-    /// <summary>The [pgbouncer] settings shared by the in-process host and the published binary.</summary>
+    /// <summary>The [pgbouncer] settings of the published binary (TestPooler.StartOperationsAsync sets the same in process).</summary>
     public static IniBuilder BaseIni(string authFile, int port) => new IniBuilder()
         .Setting("listen_addr", "127.0.0.1")
         .Setting("listen_port", port)
