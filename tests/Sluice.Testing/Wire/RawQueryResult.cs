@@ -34,7 +34,7 @@ public sealed class RawQueryResult(IReadOnlyList<PgMessage> messages) : IReadOnl
                             current = [];
                             sets.Add(current);
                         }
-                        current.Add(m.Values);
+                        current.Add([.. m.Values]);
                         break;
                     case 'C':
                         current = null;
