@@ -26,14 +26,13 @@ public sealed class TestPooler : IAsyncDisposable
     private readonly TestLoggerProvider _logs;
     private readonly PostgresInstance? _postgres;
     private readonly FakePostgresServer? _fake;
-    private readonly TempDirectory _dir;
     private int _disposed;
 
     private TestPooler(TestPoolerOptions options, TempDirectory dir, string iniPath, IniBuilder ini, Pooler pooler, FakePostgresServer? fake, TestLoggerProvider logs)
     {
         _postgres = options.Postgres;
         _fake = fake;
-        _dir = dir;
+        Dir = dir;
         IniPath = iniPath;
         Ini = ini;
         Pooler = pooler;
@@ -48,7 +47,7 @@ public sealed class TestPooler : IAsyncDisposable
     public FakePostgresServer Fake => _fake ?? throw new InvalidOperationException("this pooler runs in front of real PostgreSQL");
 
     /// <summary>Private temp directory: the ini (sluice.ini), the auth_file (userlist.txt) and the Unix socket live here.</summary>
-    public TempDirectory Dir => _dir;
+    public TempDirectory Dir { get; }
 
     public string IniPath { get; }
 
@@ -115,13 +114,13 @@ public sealed class TestPooler : IAsyncDisposable
             try
             {
                 await pooler.StartAsync().ConfigureAwait(false);
+                return new TestPooler(options, dir, iniPath, ini, pooler, fake, logs);
             }
             catch
             {
                 await pooler.DisposeAsync().ConfigureAwait(false);
                 throw;
             }
-            return new TestPooler(options, dir, iniPath, ini, pooler, fake, logs);
         }
         catch
         {
