@@ -105,6 +105,21 @@ public sealed class IniBuilder
 
     public IniBuilder Setting(string key, int value) => Set("pgbouncer", key, value);
 
+    /// <summary>Applies "key = value" lines to [pgbouncer], as a test would write them in the file.</summary>
+    public IniBuilder SettingLines(IEnumerable<string> lines)
+    {
+        foreach (var line in lines)
+        {
+            var eq = line.IndexOf('=', StringComparison.Ordinal);
+            if (eq < 0)
+            {
+                throw new ArgumentException($"not a \"key = value\" line: {line}", nameof(lines));
+            }
+            Setting(line[..eq].Trim(), line[(eq + 1)..].Trim());
+        }
+        return this;
+    }
+
     /// <summary>Shortcut for the [users] section.</summary>
     public IniBuilder User(string name, string settings) => Set("users", name, settings);
 

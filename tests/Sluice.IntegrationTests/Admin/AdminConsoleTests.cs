@@ -2,6 +2,7 @@ using Sluice.Testing.Admin;
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Admin;
 
@@ -19,12 +20,12 @@ public sealed class AdminConsoleTests
     [MemberData(nameof(ShowCommands))]
     public async Task Show_HeaderMatchesPgBouncer125(string command)
     {
-        await using var host = await AdminHost.StartAsync(_fixture);
+        await using var host = await TestPooler.StartConsoleAsync(_fixture.Postgres);
         // A client and a server exist, so the per-connection commands print rows too.
         await using var client = new NpgsqlConnection(host.ConnectionString(PostgresInstance.AppUser, PostgresInstance.AppPassword));
         await client.OpenAsync();
 
-        var result = await host.PsqlAsync("SHOW " + command);
+        var result = await host.ConsoleAsync("SHOW " + command);
 
         Assert.True(result.Success, result.ToString());
         Assert.Equal(ExpectedColumns.NamesOf(command), result.Header);
@@ -37,10 +38,10 @@ public sealed class AdminConsoleTests
     [Fact]
     public async Task Show_IsCaseInsensitive_AndSelectIsASynonym()
     {
-        await using var host = await AdminHost.StartAsync(_fixture);
+        await using var host = await TestPooler.StartConsoleAsync(_fixture.Postgres);
 
-        var lower = await host.PsqlAsync("show version;");
-        var select = await host.PsqlAsync("SELECT VERSION");
+        var lower = await host.ConsoleAsync("show version;");
+        var select = await host.ConsoleAsync("SELECT VERSION");
 
         Assert.True(lower.Success, lower.ToString());
         Assert.True(select.Success, select.ToString());
@@ -52,7 +53,7 @@ public sealed class AdminConsoleTests
     [Fact]
     public async Task ShowStats_CountsEveryQueryAndTransaction()
     {
-        await using var host = await AdminHost.StartAsync(_fixture);
+        await using var host = await TestPooler.StartConsoleAsync(_fixture.Postgres);
         await using var client = new NpgsqlConnection(host.ConnectionString(PostgresInstance.AppUser, PostgresInstance.AppPassword));
         await client.OpenAsync();
         await using (var warm = new NpgsqlCommand("SELECT 1", client))
@@ -74,17 +75,17 @@ public sealed class AdminConsoleTests
         Assert.True(long.Parse(after["total_received"]) > long.Parse(before["total_received"]));
         Assert.True(long.Parse(after["total_sent"]) > long.Parse(before["total_sent"]));
 
-        var totals = (await host.PsqlAsync("SHOW STATS_TOTALS")).Records().Single(r => r["database"] == PostgresInstance.AppDatabase);
+        var totals = (await host.ConsoleAsync("SHOW STATS_TOTALS")).Records().Single(r => r["database"] == PostgresInstance.AppDatabase);
         Assert.Equal(after["total_query_count"], totals["query_count"]);
-        var overall = (await host.PsqlAsync("SHOW TOTALS")).Records().ToDictionary(r => r["name"], r => r["value"]);
+        var overall = (await host.ConsoleAsync("SHOW TOTALS")).Records().ToDictionary(r => r["name"], r => r["value"]);
         // SHOW TOTALS adds the console's own row: one query per console session (the four psql runs), as PgBouncer.
         Assert.Equal(long.Parse(after["total_query_count"]) + 4, long.Parse(overall["total_query_count"]));
         Assert.Equal(22, overall.Count);
     }
 
-    private static async Task<Dictionary<string, string>> StatsRowAsync(AdminHost host)
+    private static async Task<Dictionary<string, string>> StatsRowAsync(TestPooler host)
     {
-        var result = await host.PsqlAsync("SHOW STATS", AdminHost.StatsUser, AdminHost.StatsPassword);
+        var result = await host.ConsoleAsync("SHOW STATS", TestUsers.Stats, TestUsers.StatsPassword);
         Assert.True(result.Success, result.ToString());
         return result.Records().Single(r => r["database"] == PostgresInstance.AppDatabase);
     }
@@ -92,7 +93,7 @@ public sealed class AdminConsoleTests
     [Fact]
     public async Task ShowPools_CountsWhatTheTestOpened()
     {
-        await using var host = await AdminHost.StartAsync(_fixture);
+        await using var host = await TestPooler.StartConsoleAsync(_fixture.Postgres);
         await using var idle = new NpgsqlConnection(host.ConnectionString(PostgresInstance.AppUser, PostgresInstance.AppPassword));
         await using var busy = new NpgsqlConnection(host.ConnectionString(PostgresInstance.AppUser, PostgresInstance.AppPassword));
         await idle.OpenAsync();
@@ -108,7 +109,7 @@ public sealed class AdminConsoleTests
             await cmd.ExecuteScalarAsync();
         }
 
-        var result = await host.PsqlAsync("SHOW POOLS");
+        var result = await host.ConsoleAsync("SHOW POOLS");
 
         Assert.True(result.Success, result.ToString());
         var pools = result.Records();
@@ -125,12 +126,12 @@ public sealed class AdminConsoleTests
         Assert.Equal("1", console["cl_active"]);
         Assert.Equal("statement", console["pool_mode"]);
 
-        var servers = (await host.PsqlAsync("SHOW SERVERS")).Records();
+        var servers = (await host.ConsoleAsync("SHOW SERVERS")).Records();
         Assert.Contains(servers, s => s["type"] == "S" && s["state"] == "active" && s["link"] != "" && s["database"] == PostgresInstance.AppDatabase);
         Assert.All(servers, s => Assert.Equal(PostgresInstance.AppUser, s["user"]));
         Assert.All(servers, s => Assert.True(int.Parse(s["remote_pid"]) > 0));
 
-        var clients = (await host.PsqlAsync("SHOW CLIENTS")).Records();
+        var clients = (await host.ConsoleAsync("SHOW CLIENTS")).Records();
         var appClients = clients.Where(c => c["database"] == PostgresInstance.AppDatabase).ToList();
         Assert.Equal(2, appClients.Count);
         Assert.All(appClients, c => Assert.Equal(PostgresInstance.AppUser, c["user"]));
@@ -139,7 +140,7 @@ public sealed class AdminConsoleTests
         Assert.Single(appClients, c => c["state"] == "active");
         Assert.Single(appClients, c => c["state"] == "idle");
         var self = clients.Single(c => c["database"] == "pgbouncer");
-        Assert.Equal(AdminHost.AdminUser, self["user"]);
+        Assert.Equal(TestUsers.Admin, self["user"]);
         Assert.Equal("active", self["state"]);
         // The busy client's link is its server's ptr and the other way round.
         var linked = appClients.Single(c => c["state"] == "active");
@@ -149,9 +150,9 @@ public sealed class AdminConsoleTests
     [Fact]
     public async Task ShowDatabasesAndUsers_ListConfiguredEntries()
     {
-        await using var host = await AdminHost.StartAsync(_fixture);
+        await using var host = await TestPooler.StartConsoleAsync(_fixture.Postgres);
 
-        var databases = (await host.PsqlAsync("SHOW DATABASES")).Records();
+        var databases = (await host.ConsoleAsync("SHOW DATABASES")).Records();
         var app = databases.Single(d => d["name"] == PostgresInstance.AppDatabase);
         Assert.Equal("127.0.0.1", app["host"]);
         Assert.Equal(_fixture.Port.ToString(), app["port"]);
@@ -159,18 +160,18 @@ public sealed class AdminConsoleTests
         Assert.Equal("", app["pool_mode"]);
         Assert.Contains(databases, d => d["name"] == "pgbouncer" && d["pool_mode"] == "statement");
 
-        var users = (await host.PsqlAsync("SHOW USERS")).Records().Select(u => u["name"]).ToList();
-        Assert.Contains(AdminHost.AdminUser, users);
-        Assert.Contains(AdminHost.StatsUser, users);
+        var users = (await host.ConsoleAsync("SHOW USERS")).Records().Select(u => u["name"]).ToList();
+        Assert.Contains(TestUsers.Admin, users);
+        Assert.Contains(TestUsers.Stats, users);
         Assert.Contains("pgbouncer", users);
     }
 
     [Fact]
     public async Task ShowConfig_ReportsEffectiveValuesDefaultsAndChangeability()
     {
-        await using var host = await AdminHost.StartAsync(_fixture);
+        await using var host = await TestPooler.StartConsoleAsync(_fixture.Postgres);
 
-        var config = (await host.PsqlAsync("SHOW CONFIG")).Records().ToDictionary(r => r["key"]);
+        var config = (await host.ConsoleAsync("SHOW CONFIG")).Records().ToDictionary(r => r["key"]);
 
         Assert.Equal(Sluice.Config.SettingsTable.All.Count, config.Count);
         Assert.Equal("5", config["default_pool_size"]["value"]);
@@ -183,9 +184,9 @@ public sealed class AdminConsoleTests
     [Fact]
     public async Task ShowHelp_IsANotice()
     {
-        await using var host = await AdminHost.StartAsync(_fixture);
+        await using var host = await TestPooler.StartConsoleAsync(_fixture.Postgres);
 
-        var result = await host.PsqlAsync("SHOW HELP");
+        var result = await host.ConsoleAsync("SHOW HELP");
 
         Assert.True(result.Success, result.ToString());
         Assert.Contains("NOTICE:  Console usage", result.StdErr);
@@ -195,10 +196,10 @@ public sealed class AdminConsoleTests
     [Fact]
     public async Task FakeParameters_AreAnswered()
     {
-        await using var host = await AdminHost.StartAsync(_fixture);
+        await using var host = await TestPooler.StartConsoleAsync(_fixture.Postgres);
 
-        var encoding = await host.PsqlAsync("SHOW client_encoding");
-        var set = await host.PsqlAsync("SET client_encoding = 'UTF8'");
+        var encoding = await host.ConsoleAsync("SHOW client_encoding");
+        var set = await host.ConsoleAsync("SET client_encoding = 'UTF8'");
 
         Assert.Equal(["client_encoding"], encoding.Header);
         Assert.Equal("UTF-8", encoding.Rows.Single()[0]);
@@ -209,11 +210,11 @@ public sealed class AdminConsoleTests
     [Fact]
     public async Task StatsUser_CanShowButNotReload()
     {
-        await using var host = await AdminHost.StartAsync(_fixture);
+        await using var host = await TestPooler.StartConsoleAsync(_fixture.Postgres);
 
-        var show = await host.PsqlAsync("SHOW POOLS", AdminHost.StatsUser, AdminHost.StatsPassword);
-        var reload = await host.PsqlAsync("RELOAD", AdminHost.StatsUser, AdminHost.StatsPassword);
-        var fds = await host.PsqlAsync("SHOW FDS", AdminHost.StatsUser, AdminHost.StatsPassword);
+        var show = await host.ConsoleAsync("SHOW POOLS", TestUsers.Stats, TestUsers.StatsPassword);
+        var reload = await host.ConsoleAsync("RELOAD", TestUsers.Stats, TestUsers.StatsPassword);
+        var fds = await host.ConsoleAsync("SHOW FDS", TestUsers.Stats, TestUsers.StatsPassword);
 
         Assert.True(show.Success, show.ToString());
         Assert.False(reload.Success);
@@ -224,9 +225,9 @@ public sealed class AdminConsoleTests
     [Fact]
     public async Task UnlistedUser_IsNotAllowed()
     {
-        await using var host = await AdminHost.StartAsync(_fixture);
+        await using var host = await TestPooler.StartConsoleAsync(_fixture.Postgres);
 
-        var result = await host.PsqlAsync("SHOW VERSION", AdminHost.OtherUser, AdminHost.OtherPassword);
+        var result = await host.ConsoleAsync("SHOW VERSION", TestUsers.Other, TestUsers.OtherPassword);
 
         Assert.False(result.Success);
         Assert.Contains("not allowed", result.StdErr);
@@ -235,19 +236,19 @@ public sealed class AdminConsoleTests
     [Fact]
     public async Task Reload_AppliesTheFile_AndReportsABrokenOne()
     {
-        await using var host = await AdminHost.StartAsync(_fixture);
-        host.Directory.WriteIni("sluice.ini", host.Ini.Setting("default_pool_size", 7));
+        await using var host = await TestPooler.StartConsoleAsync(_fixture.Postgres);
+        host.Dir.WriteIni("sluice.ini", host.Ini.Setting("default_pool_size", 7));
 
-        var ok = await host.PsqlAsync("RELOAD");
+        var ok = await host.ConsoleAsync("RELOAD");
 
         Assert.True(ok.Success, ok.ToString());
         Assert.Contains("RELOAD", ok.StdOut);
-        var config = (await host.PsqlAsync("SHOW CONFIG")).Records().Single(r => r["key"] == "default_pool_size");
+        var config = (await host.ConsoleAsync("SHOW CONFIG")).Records().Single(r => r["key"] == "default_pool_size");
         Assert.Equal("7", config["value"]);
         Assert.Equal(7, host.Pooler.Config.DefaultPoolSize);
 
-        host.Directory.WriteFile("sluice.ini", "[pgbouncer]\ndefault_pool_size = lots\n");
-        var broken = await host.PsqlAsync("RELOAD");
+        host.Dir.WriteFile("sluice.ini", "[pgbouncer]\ndefault_pool_size = lots\n");
+        var broken = await host.ConsoleAsync("RELOAD");
 
         Assert.False(broken.Success);
         Assert.Contains("RELOAD failed, see logs for additional details", broken.StdErr);
@@ -262,9 +263,9 @@ public sealed class AdminConsoleTests
     [InlineData("SHOW NOTHING", "invalid command 'SHOW NOTHING', use SHOW HELP;")]
     public async Task Commands_AnswerHonestErrors(string command, string message)
     {
-        await using var host = await AdminHost.StartAsync(_fixture);
+        await using var host = await TestPooler.StartConsoleAsync(_fixture.Postgres);
 
-        var result = await host.PsqlAsync(command);
+        var result = await host.ConsoleAsync(command);
 
         Assert.False(result.Success);
         Assert.Contains(message, result.StdErr);
@@ -273,12 +274,12 @@ public sealed class AdminConsoleTests
     [Fact]
     public async Task ErrorsKeepTheSessionOpen()
     {
-        await using var host = await AdminHost.StartAsync(_fixture);
+        await using var host = await TestPooler.StartConsoleAsync(_fixture.Postgres);
 
         var r = await ProcessRunner.RunAsync("psql",
-            ["-h", "127.0.0.1", "-p", host.Port.ToString(), "-U", AdminHost.AdminUser, "-d", "pgbouncer", "-X", "-A", "-t"],
+            ["-h", "127.0.0.1", "-p", host.Port.ToString(), "-U", TestUsers.Admin, "-d", "pgbouncer", "-X", "-A", "-t"],
             TimeSpan.FromSeconds(30),
-            env: new Dictionary<string, string> { ["PGPASSWORD"] = AdminHost.AdminPassword },
+            env: new Dictionary<string, string> { ["PGPASSWORD"] = TestUsers.AdminPassword },
             stdin: "KILL_CLIENT 999999;\nSHOW STATE;\n");
 
         Assert.Contains("client not found", r.StdErr);
@@ -292,9 +293,9 @@ public sealed class AdminConsoleTests
     [Fact]
     public async Task Npgsql_ReadsTheWelcome_AndGetsPgBouncersExtendedProtocolError()
     {
-        await using var host = await AdminHost.StartAsync(_fixture);
+        await using var host = await TestPooler.StartConsoleAsync(_fixture.Postgres);
         await using var conn = new NpgsqlConnection(
-            host.ConnectionString(AdminHost.AdminUser, AdminHost.AdminPassword, "pgbouncer", "Server Compatibility Mode=NoTypeLoading"));
+            host.ConnectionString(TestUsers.Admin, TestUsers.AdminPassword, "pgbouncer", extra: "Server Compatibility Mode=NoTypeLoading"));
         await conn.OpenAsync();
 
         Assert.EndsWith("/bouncer", conn.PostgresParameters["server_version"]);

@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Net.Sockets;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Admin;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Admin;
 
@@ -37,15 +39,15 @@ public sealed class PgBouncerDifferentialTests
     {
         Assert.True(File.Exists(PgBouncerPath), $"{PgBouncerPath} is missing: install Debian's pgbouncer package (.ci/run does) to run this differential test");
 
-        await using var sluice = await AdminHost.StartAsync(_fixture);
-        await using var pgbouncer = await StartPgBouncerAsync(sluice.Directory);
+        await using var sluice = await TestPooler.StartConsoleAsync(_fixture.Postgres);
+        await using var pgbouncer = await StartPgBouncerAsync(sluice.Dir);
 
         var problems = new List<string>();
         var checkedColumns = 0;
         foreach (var command in Commands)
         {
-            var theirs = await Psql.RunAsync(pgbouncer.Port, "SHOW " + command, AdminHost.AdminUser, AdminHost.AdminPassword);
-            var ours = await sluice.PsqlAsync("SHOW " + command);
+            var theirs = await Psql.RunAsync(pgbouncer.Port, "SHOW " + command, TestUsers.Admin, TestUsers.AdminPassword);
+            var ours = await sluice.ConsoleAsync("SHOW " + command);
             Assert.True(theirs.Success, $"pgbouncer 1.18 SHOW {command}: {theirs}\n{pgbouncer.Process.Output}");
             Assert.True(ours.Success, $"Sluice SHOW {command}: {ours}");
             Assert.NotEmpty(theirs.Header);
@@ -69,8 +71,8 @@ public sealed class PgBouncerDifferentialTests
         }
 
         // Every [pgbouncer] key 1.18 lists is one Sluice lists too.
-        var theirKeys = (await Psql.RunAsync(pgbouncer.Port, "SHOW CONFIG", AdminHost.AdminUser, AdminHost.AdminPassword)).Records().Select(r => r["key"]);
-        var ourKeys = (await sluice.PsqlAsync("SHOW CONFIG")).Records().Select(r => r["key"]).ToHashSet();
+        var theirKeys = (await Psql.RunAsync(pgbouncer.Port, "SHOW CONFIG", TestUsers.Admin, TestUsers.AdminPassword)).Records().Select(r => r["key"]);
+        var ourKeys = (await sluice.ConsoleAsync("SHOW CONFIG")).Records().Select(r => r["key"]).ToHashSet();
         foreach (var key in theirKeys.Where(k => !ourKeys.Contains(k)))
         {
             problems.Add($"SHOW CONFIG: Sluice lacks 1.18's key '{key}'");
@@ -92,7 +94,7 @@ public sealed class PgBouncerDifferentialTests
 
     private async Task<PgBouncerProcess> StartPgBouncerAsync(TempDirectory dir)
     {
-        var userlist = dir.File("userlist.txt");   // written by AdminHost: admin, stats, nobody, app
+        var userlist = dir.File("userlist.txt");   // written by TestPooler: admin, stats, nobody, app
         for (var attempt = 0; ; attempt++)
         {
             var port = TempFiles.GetFreeTcpPort();
@@ -102,8 +104,8 @@ public sealed class PgBouncerDifferentialTests
                 .Setting("unix_socket_dir", "")
                 .Setting("auth_type", "md5")
                 .Setting("auth_file", userlist)
-                .Setting("admin_users", AdminHost.AdminUser)
-                .Setting("stats_users", AdminHost.StatsUser)
+                .Setting("admin_users", TestUsers.Admin)
+                .Setting("stats_users", TestUsers.Stats)
                 .Setting("pool_mode", "transaction")
                 .Setting("default_pool_size", 5)
                 .Database(PostgresInstance.AppDatabase, _fixture.Postgres.LibpqConnectString(PostgresInstance.AppDatabase));

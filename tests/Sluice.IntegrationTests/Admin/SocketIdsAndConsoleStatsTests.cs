@@ -1,5 +1,6 @@
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Admin;
 
@@ -12,22 +13,22 @@ public sealed class SocketIdsAndConsoleStatsTests(PostgresFixture fixture, ITest
 {
     private const int IdColumn = 20;   // last of SHOW CLIENTS / SERVERS' 21 columns
 
-    private Task<SluiceHost> StartAsync(Action<IniBuilder>? more = null) =>
-        SluiceHost.StartAsync(fixture.Postgres, output, ini =>
+    private Task<TestPooler> StartAsync(Action<IniBuilder>? more = null) =>
+        TestPooler.StartAsync(fixture.Postgres, output, ini =>
         {
             ini.Setting("admin_users", PostgresInstance.AppUser);
             more?.Invoke(ini);
         });
 
-    private static async Task<List<string?[]>> AdminRowsAsync(SluiceHost host, string command)
+    private static async Task<List<string?[]>> AdminRowsAsync(TestPooler host, string command)
     {
-        await using var console = await host.ConnectRawAsync(database: "pgbouncer");
+        await using var console = await host.LoginOkAsync(database: "pgbouncer");
         var r = await console.QueryAsync(command, TimeSpan.FromSeconds(10));
         Assert.Null(r.Error);
         return r.ResultSets[0];
     }
 
-    private static async Task<List<long>> ServerIdsAsync(SluiceHost host) =>
+    private static async Task<List<long>> ServerIdsAsync(TestPooler host) =>
         [.. (await AdminRowsAsync(host, "SHOW SERVERS")).Select(r => long.Parse(r[IdColumn]!))];
 
     [Fact]
@@ -37,7 +38,7 @@ public sealed class SocketIdsAndConsoleStatsTests(PostgresFixture fixture, ITest
 
         for (var round = 0; round < 2; round++)
         {
-            await using (var app = await host.ConnectRawAsync())
+            await using (var app = await host.LoginOkAsync())
             {
                 Assert.Null((await app.QueryAsync("SELECT 1")).Error);
                 var clients = await AdminRowsAsync(host, "SHOW CLIENTS");
@@ -55,10 +56,10 @@ public sealed class SocketIdsAndConsoleStatsTests(PostgresFixture fixture, ITest
     public async Task KilledClient_LeavesShowClientsAtOnce()
     {
         await using var host = await StartAsync();
-        await using var app = await host.ConnectRawAsync();
+        await using var app = await host.LoginOkAsync();
         var appRow = Assert.Single(await AdminRowsAsync(host, "SHOW CLIENTS"), r => r[2] == PostgresInstance.AppDatabase);
 
-        await using (var console = await host.ConnectRawAsync(database: "pgbouncer"))
+        await using (var console = await host.LoginOkAsync(database: "pgbouncer"))
         {
             Assert.Null((await console.QueryAsync("KILL_CLIENT " + appRow[IdColumn])).Error);
             var clients = (await console.QueryAsync("SHOW CLIENTS")).ResultSets[0];
@@ -72,7 +73,7 @@ public sealed class SocketIdsAndConsoleStatsTests(PostgresFixture fixture, ITest
     public async Task EachConsoleSession_CountsOneTransactionAndQuery()
     {
         await using var host = await StartAsync();
-        await using (var first = await host.ConnectRawAsync(database: "pgbouncer"))
+        await using (var first = await host.LoginOkAsync(database: "pgbouncer"))
         {
             // Several commands in one session still count once, as PgBouncer's admin clients do.
             Assert.Null((await first.QueryAsync("SHOW VERSION")).Error);

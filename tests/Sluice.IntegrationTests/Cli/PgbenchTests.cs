@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Cli;
 
@@ -42,7 +43,7 @@ public sealed partial class PgbenchTests(PostgresFixture fixture, ITestOutputHel
 
     private async Task RunAsync(string poolMode, int poolSize, params string[] args)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("pool_mode", poolMode)
             .Setting("default_pool_size", poolSize)
             .Database(_database, Pg.LibpqConnectString(_database)));

@@ -6,6 +6,7 @@ using Sluice.IntegrationTests.Admin;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.IntegrationTests.Maintenance;
 using Sluice.Testing;
+using Sluice.Testing.Admin;
 
 namespace Sluice.IntegrationTests.Config;
 

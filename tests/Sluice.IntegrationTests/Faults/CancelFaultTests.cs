@@ -1,5 +1,7 @@
 using Npgsql;
 using Sluice.Testing.FakePostgres;
+using Sluice.Testing.Hosting;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Faults;
 
@@ -14,7 +16,7 @@ public sealed class CancelFaultTests(ITestOutputHelper output)
     {
         var queryRunning = new TaskCompletionSource<FakeServerConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
         var cancelSeen = new TaskCompletionSource<FakeCancelRequest>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 await c.CompleteLoginAsync(FakePidBase + c.Id, FakeKeyBase + c.Id);
@@ -40,7 +42,7 @@ public sealed class CancelFaultTests(ITestOutputHelper output)
         await client.SendQueryAsync("SELECT pg_sleep(60)");
         var running = await queryRunning.Task.WaitAsync(TimeSpan.FromSeconds(10));
 
-        await PgTestClient.SendCancelAsync(host.EndPoint, sluicePid, sluiceKey);
+        await RawPgClient.SendCancelAsync(host.EndPoint, sluicePid, sluiceKey);
 
         var cancel = await cancelSeen.Task.WaitAsync(TimeSpan.FromSeconds(15));
         Assert.Equal(FakePidBase + running.Id, cancel.ProcessId);
@@ -48,17 +50,17 @@ public sealed class CancelFaultTests(ITestOutputHelper output)
         Assert.False((sluicePid, sluiceKey) == (cancel.ProcessId, cancel.SecretKey), "Sluice forwarded its own key");
 
         var reply = await client.ReadUntilReadyAsync();
-        Assert.Equal("57014", reply.Single(m => m.Code == 'E').ErrorFields()['C']);
+        Assert.Equal("57014", reply.Single(m => m.Type == 'E').Fields['C']);
         Assert.Equal('I', reply[^1].TransactionStatus);
         // The connection keeps working.
-        Assert.Equal('Z', (await client.QueryAsync("SELECT 1"))[^1].Code);
+        Assert.Equal('Z', (await client.QueryAsync("SELECT 1"))[^1].Type);
         Assert.Equal(1, host.Fake.CancelCount);
     }
 
     [Fact]
     public async Task Cancel_WithWrongKey_IsDropped()
     {
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 await c.CompleteLoginAsync(FakePidBase + c.Id, FakeKeyBase + c.Id);
@@ -67,7 +69,7 @@ public sealed class CancelFaultTests(ITestOutputHelper output)
             output);
         await using var client = await host.LoginOkAsync();
 
-        await PgTestClient.SendCancelAsync(host.EndPoint, client.Login!.ProcessId, client.Login.SecretKey ^ 1);
+        await RawPgClient.SendCancelAsync(host.EndPoint, client.Login!.ProcessId, client.Login.SecretKey ^ 1);
         await Task.Delay(200);
 
         Assert.Equal(0, host.Fake.CancelCount);
@@ -77,18 +79,18 @@ public sealed class CancelFaultTests(ITestOutputHelper output)
     public async Task Cancel_ViaNpgsql_ExtendedProtocol()
     {
         var cancelSeen = new TaskCompletionSource<FakeCancelRequest>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 await c.CompleteLoginAsync(FakePidBase + c.Id, FakeKeyBase + c.Id);
                 // Npgsql sends Parse/Bind/Describe/Execute/Sync: read through the Sync, then "run" until cancelled.
                 while (await c.ReadMessageAsync() is { } m)
                 {
-                    if (m.Code == 'X')
+                    if (m.Type == 'X')
                     {
                         return;
                     }
-                    if (m.Code != 'S')
+                    if (m.Type != 'S')
                     {
                         continue;
                     }
@@ -99,7 +101,7 @@ public sealed class CancelFaultTests(ITestOutputHelper output)
             },
             output);
 
-        await using var connection = new NpgsqlConnection(host.NpgsqlConnectionString());
+        await using var connection = new NpgsqlConnection(host.ConnectionString());
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("SELECT pg_sleep(60)", connection);
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));

@@ -1,4 +1,6 @@
 using Sluice.Testing.FakePostgres;
+using Sluice.Testing.Hosting;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Faults;
 
@@ -8,7 +10,7 @@ public sealed class ParameterStatusFaultTests(ITestOutputHelper output)
     [Fact]
     public async Task UnpromptedTimeZoneChange_ReachesClient_AndIsSetForTheNextClient()
     {
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 await c.CompleteLoginAsync(1, 1);
@@ -37,16 +39,16 @@ public sealed class ParameterStatusFaultTests(ITestOutputHelper output)
 
         await using var a = await host.LoginOkAsync();
         Assert.Equal("UTC", a.Login!.Parameters["TimeZone"]);
-        await using var b = await host.LoginOkAsync(("TimeZone", "America/New_York"));
+        await using var b = await host.LoginOkAsync(parameters: [("TimeZone", "America/New_York")]);
         Assert.Equal("America/New_York", b.Login!.Parameters["TimeZone"]);
 
         var aReply = await a.QueryAsync("SELECT 'async'");
-        Assert.Equal(['T', 'S', 'D', 'C', 'Z'], aReply.Select(m => m.Code));
+        Assert.Equal(['T', 'S', 'D', 'C', 'Z'], aReply.Select(m => m.Type));
         Assert.Equal(("TimeZone", "Asia/Tokyo"), aReply[1].ParameterStatus());
 
         // B gets the same (only) server, which now runs Asia/Tokyo: Sluice sets B's own value first.
         var bReply = await b.QueryAsync("SELECT 'b'");
-        Assert.Equal(['T', 'D', 'C', 'Z'], bReply.Select(m => m.Code));   // the SET's replies are swallowed
+        Assert.Equal(['T', 'D', 'C', 'Z'], bReply.Select(m => m.Type));   // the SET's replies are swallowed
 
         var server = host.Fake.Connections.Single();
         var queries = server.Queries.ToList();
@@ -57,7 +59,7 @@ public sealed class ParameterStatusFaultTests(ITestOutputHelper output)
 
         // And A, whose TimeZone the server reported as Asia/Tokyo, gets that back on its next transaction.
         var aAgain = await a.QueryAsync("SELECT 'a'");
-        Assert.Equal(['T', 'D', 'C', 'Z'], aAgain.Select(m => m.Code));
+        Assert.Equal(['T', 'D', 'C', 'Z'], aAgain.Select(m => m.Type));
         queries = [.. server.Queries];
         var aIndex = queries.IndexOf("SELECT 'a'");
         Assert.Matches("(?i)^SET TimeZone\\s*(=|TO)\\s*'Asia/Tokyo';?$", queries[aIndex - 1]);
@@ -66,7 +68,7 @@ public sealed class ParameterStatusFaultTests(ITestOutputHelper output)
     [Fact]
     public async Task ClientSet_TrackedParameter_IsRememberedPerClient()
     {
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 await c.CompleteLoginAsync(1, 1);
@@ -79,7 +81,7 @@ public sealed class ParameterStatusFaultTests(ITestOutputHelper output)
         await using var b = await host.LoginOkAsync();
 
         var set = await a.QueryAsync("SET TimeZone = 'Europe/Paris'");
-        Assert.Contains(set, m => m.Code == 'S' && m.ParameterStatus() == ("TimeZone", "Europe/Paris"));
+        Assert.Contains(set, m => m.Type == 'S' && m.ParameterStatus() == ("TimeZone", "Europe/Paris"));
 
         // B never set TimeZone: it keeps the pool's value (UTC) and must not inherit A's.
         await b.QueryAsync("SELECT 'b'");

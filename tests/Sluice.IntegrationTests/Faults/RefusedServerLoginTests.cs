@@ -1,4 +1,5 @@
 using Sluice.Testing.FakePostgres;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Faults;
 
@@ -15,7 +16,7 @@ public sealed class RefusedServerLoginTests(ITestOutputHelper output)
     public async Task RefusedLogin_FailsTheWaiters_WhenTheOnlyServerLeftIsCondemnedByReconnect()
     {
         var connections = 0;
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 if (Interlocked.Increment(ref connections) == 1)
@@ -32,13 +33,13 @@ public sealed class RefusedServerLoginTests(ITestOutputHelper output)
 
         // A holds the only server (session pooling); RECONNECT condemns it, it stays in use until A leaves.
         await using var a = await host.LoginOkAsync();
-        Assert.Contains(await a.QueryAsync("SELECT 1"), m => m.Code == 'Z');
+        Assert.Contains(await a.QueryAsync("SELECT 1"), m => m.Type == 'Z');
         host.Pooler.Reconnect();
 
         // B needs a second server; PostgreSQL refuses it. A's condemned server would never be B's: B is told now.
         await using var b = await host.LoginOkAsync();
         var answer = await b.QueryAsync("SELECT 1", TimeSpan.FromSeconds(10));
-        var error = Assert.Single(answer, m => m.Code == 'E').ErrorFields();
+        var error = Assert.Single(answer, m => m.Type == 'E').Fields;
         Assert.Equal("28P01", error['C']);
         Assert.Equal(Refusal, error['M']);
         Assert.True(await b.WaitForCloseAsync(TimeSpan.FromSeconds(5)));
@@ -52,7 +53,7 @@ public sealed class RefusedServerLoginTests(ITestOutputHelper output)
     [Fact]
     public async Task ServerStartingUp57P03_DoesNotFailTheWaiters()
     {
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 await c.SendErrorAsync("FATAL", "57P03", "the database system is starting up");
@@ -68,5 +69,5 @@ public sealed class RefusedServerLoginTests(ITestOutputHelper output)
         Assert.True(LogContains(host, "server login failed: FATAL the database system is starting up"), host.LogTail());
     }
 
-    private static bool LogContains(FaultHost host, string text) => host.LogTail(500).Contains(text, StringComparison.Ordinal);
+    private static bool LogContains(TestPooler host, string text) => host.LogTail(500).Contains(text, StringComparison.Ordinal);
 }

@@ -1,5 +1,7 @@
 using System.Text;
 using Sluice.Testing.FakePostgres;
+using Sluice.Testing.Hosting;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Faults;
 
@@ -14,7 +16,7 @@ public sealed class ServerLifecycleFaultTests(ITestOutputHelper output)
     public async Task IdleServerDies_NextClientGetsAFreshServer(string how)
     {
         var logins = 0;
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 var n = Interlocked.Increment(ref logins);
@@ -54,14 +56,14 @@ public sealed class ServerLifecycleFaultTests(ITestOutputHelper output)
 
         var reply = await client.QueryAsync("SELECT 1");
 
-        Assert.Equal(['T', 'D', 'C', 'Z'], reply.Select(m => m.Code));
+        Assert.Equal(['T', 'D', 'C', 'Z'], reply.Select(m => m.Type));
         Assert.Equal(2, host.Fake.StartupCount);
     }
 
     [Fact]
     public async Task PipelinedQueries_ServerKeptUntilLastReadyForQuery()
     {
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 await c.CompleteLoginAsync(1, 1);
@@ -98,7 +100,7 @@ public sealed class ServerLifecycleFaultTests(ITestOutputHelper output)
     {
         var firstServerClosed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         var logins = 0;
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 var n = Interlocked.Increment(ref logins);
@@ -118,7 +120,7 @@ public sealed class ServerLifecycleFaultTests(ITestOutputHelper output)
 
         var client = await host.LoginOkAsync();
         await client.SendQueryAsync("SELECT slow");
-        Assert.Equal('T', (await client.ReadAsync())!.Code);
+        Assert.Equal('T', (await client.ReadAsync())!.Type);
         await client.DisposeAsync();
 
         Assert.True(await firstServerClosed.Task.WaitAsync(TimeSpan.FromSeconds(15)), "the dirty server was kept");
@@ -132,7 +134,7 @@ public sealed class ServerLifecycleFaultTests(ITestOutputHelper output)
     {
         // ParameterStatus is one of the messages Sluice must read whole; this one is far larger than its buffer.
         var big = new string('z', 200_000);
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 await c.CompleteLoginAsync(1, 1);
@@ -154,16 +156,16 @@ public sealed class ServerLifecycleFaultTests(ITestOutputHelper output)
         await using var client = await host.LoginOkAsync();
         var messages = await client.QueryAsync("SELECT x", TimeSpan.FromSeconds(20));
 
-        Assert.Equal(['T', 'D', 'S', 'D', 'C', 'Z'], messages.Select(m => m.Code));
+        Assert.Equal(['T', 'D', 'S', 'D', 'C', 'Z'], messages.Select(m => m.Type));
         Assert.Equal(("application_name", big), messages[2].ParameterStatus());
         Assert.Equal("after", Encoding.UTF8.GetString(PgWire.ParseDataRow(messages[3].Body)[0]!));
-        Assert.Equal('Z', (await client.QueryAsync("SELECT 1"))[^1].Code);
+        Assert.Equal('Z', (await client.QueryAsync("SELECT 1"))[^1].Type);
     }
 
     [Fact]
     public async Task CancelForIdleClient_IsDropped()
     {
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 await c.CompleteLoginAsync(1, 1);
@@ -174,13 +176,13 @@ public sealed class ServerLifecycleFaultTests(ITestOutputHelper output)
         await using var client = await host.LoginOkAsync();
         await client.QueryAsync("SELECT 1");
 
-        await PgTestClient.SendCancelAsync(host.EndPoint, client.Login!.ProcessId, client.Login.SecretKey);
+        await RawPgClient.SendCancelAsync(host.EndPoint, client.Login!.ProcessId, client.Login.SecretKey);
         await Task.Delay(200);
 
         Assert.Equal(0, host.Fake.CancelCount);
-        Assert.Equal('Z', (await client.QueryAsync("SELECT 1"))[^1].Code);
+        Assert.Equal('Z', (await client.QueryAsync("SELECT 1"))[^1].Type);
     }
 
-    private static string? Value(List<PgMessage> reply) =>
-        reply.FirstOrDefault(m => m.Code == 'D') is { } row ? Encoding.UTF8.GetString(PgWire.ParseDataRow(row.Body)[0]!) : null;
+    private static string? Value(IReadOnlyList<PgMessage> reply) =>
+        reply.FirstOrDefault(m => m.Type == 'D') is { } row ? Encoding.UTF8.GetString(PgWire.ParseDataRow(row.Body)[0]!) : null;
 }

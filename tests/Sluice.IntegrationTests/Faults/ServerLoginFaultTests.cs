@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Npgsql;
 using Sluice.Testing.FakePostgres;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Faults;
 
@@ -18,10 +19,10 @@ public sealed class ServerLoginFaultTests(ITestOutputHelper output)
     [Fact]
     public async Task LoginError3D000_IsRelayedToTheClient_Npgsql()
     {
-        await using var host = await FaultHost.StartAsync(RefuseDatabase, output);
+        await using var host = await TestPooler.StartAsync(RefuseDatabase, output);
         // With its default GssEncryptionMode=Prefer, Npgsql retries a failed login once without GSS encryption
         // (Sluice answered 'N' anyway); disabling it keeps this to exactly one attempt.
-        await using var connection = new NpgsqlConnection(host.NpgsqlConnectionString("Gss Encryption Mode=Disable"));
+        await using var connection = new NpgsqlConnection(host.ConnectionString(extra: "Gss Encryption Mode=Disable"));
 
         var e = await Assert.ThrowsAsync<PostgresException>(() => connection.OpenAsync()).WaitAsync(TimeSpan.FromSeconds(20));
 
@@ -34,8 +35,8 @@ public sealed class ServerLoginFaultTests(ITestOutputHelper output)
     [Fact]
     public async Task LoginError3D000_NpgsqlDefaults_SqlStateSurvivesTheRetry()
     {
-        await using var host = await FaultHost.StartAsync(RefuseDatabase, output);
-        await using var connection = new NpgsqlConnection(host.NpgsqlConnectionString());
+        await using var host = await TestPooler.StartAsync(RefuseDatabase, output);
+        await using var connection = new NpgsqlConnection(host.ConnectionString());
 
         var e = await Assert.ThrowsAsync<PostgresException>(() => connection.OpenAsync()).WaitAsync(TimeSpan.FromSeconds(20));
 
@@ -48,7 +49,7 @@ public sealed class ServerLoginFaultTests(ITestOutputHelper output)
     [Fact]
     public async Task LoginError3D000_IsRelayedToTheClient_Raw()
     {
-        await using var host = await FaultHost.StartAsync(RefuseDatabase, output);
+        await using var host = await TestPooler.StartAsync(RefuseDatabase, output);
 
         await using var client = await host.LoginAsync();
 
@@ -68,7 +69,7 @@ public sealed class ServerLoginFaultTests(ITestOutputHelper output)
         // As in PgBouncer, a server that never answers is dropped at server_connect_timeout and retried after
         // server_login_retry; the waiting client is not failed by it, query_wait_timeout ends its wait.
         var closedBySluice = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c => closedBySluice.TrySetResult(await c.WaitForCloseAsync(TimeSpan.FromSeconds(20))),
             output,
             "server_connect_timeout = 1", "query_wait_timeout = 2");
@@ -90,7 +91,7 @@ public sealed class ServerLoginFaultTests(ITestOutputHelper output)
     public async Task ServerSendsInvalidLengthDuringLogin_ServerDropped_ClientWaitsForQueryWaitTimeout()
     {
         var closedBySluice = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 await c.SendAuthOkAsync();
@@ -113,7 +114,7 @@ public sealed class ServerLoginFaultTests(ITestOutputHelper output)
     [Fact]
     public async Task ServerClosesDuringLogin_ClientWaitsForQueryWaitTimeout()
     {
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 await c.SendAuthOkAsync();

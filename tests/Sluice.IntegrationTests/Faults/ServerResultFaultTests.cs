@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using Sluice.Testing.FakePostgres;
+using Sluice.Testing.Hosting;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Faults;
 
@@ -14,7 +16,7 @@ public sealed class ServerResultFaultTests(ITestOutputHelper output)
     public async Task ServerClosesMidResult_ClientGetsErrorPromptly_AndNextClientGetsFreshServer(bool reset)
     {
         var logins = 0;
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 var n = Interlocked.Increment(ref logins);
@@ -46,15 +48,15 @@ public sealed class ServerResultFaultTests(ITestOutputHelper output)
 
             output.WriteLine(string.Join(" | ", reply));
             Assert.True(clock.Elapsed < Prompt, $"client waited {clock.Elapsed}");
-            Assert.Equal(['T', 'D', 'E'], reply.Select(m => m.Code));
+            Assert.Equal(['T', 'D', 'E'], reply.Select(m => m.Type));
             Assert.Equal("first row", System.Text.Encoding.UTF8.GetString(PgWire.ParseDataRow(reply[1].Body)[0]!));
-            Assert.Equal("FATAL", reply[2].ErrorFields()['S']);
+            Assert.Equal("FATAL", reply[2].Fields['S']);
             Assert.True(await first.WaitForCloseAsync(Prompt), "the client connection should be closed after the FATAL");
         }
 
         await using var second = await host.LoginOkAsync();
         var ok = await second.QueryAsync("SELECT 1");
-        Assert.Equal(['T', 'D', 'C', 'Z'], ok.Select(m => m.Code));
+        Assert.Equal(['T', 'D', 'C', 'Z'], ok.Select(m => m.Type));
         Assert.Equal(2, host.Fake.StartupCount);
     }
 
@@ -63,7 +65,7 @@ public sealed class ServerResultFaultTests(ITestOutputHelper output)
     {
         var closedBySluice = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         var logins = 0;
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 var n = Interlocked.Increment(ref logins);
@@ -86,15 +88,15 @@ public sealed class ServerResultFaultTests(ITestOutputHelper output)
 
             output.WriteLine(string.Join(" | ", reply));
             Assert.True(clock.Elapsed < Prompt, $"client waited {clock.Elapsed}");
-            Assert.Equal('E', reply[^1].Code);
-            Assert.Equal("FATAL", reply[^1].ErrorFields()['S']);
-            Assert.DoesNotContain(reply, m => m.Code == 'Z');
+            Assert.Equal('E', reply[^1].Type);
+            Assert.Equal("FATAL", reply[^1].Fields['S']);
+            Assert.DoesNotContain(reply, m => m.Type == 'Z');
         }
         Assert.True(await closedBySluice.Task.WaitAsync(TimeSpan.FromSeconds(10)), "Sluice should close a server that sent an invalid length");
 
         // The broken server is gone from the pool: the next client is served by a new one.
         await using var next = await host.LoginOkAsync();
-        Assert.Equal('Z', (await next.QueryAsync("SELECT 1"))[^1].Code);
+        Assert.Equal('Z', (await next.QueryAsync("SELECT 1"))[^1].Type);
         Assert.Equal(2, host.Fake.StartupCount);
     }
 
@@ -103,7 +105,7 @@ public sealed class ServerResultFaultTests(ITestOutputHelper output)
     {
         var payload = new byte[4 * 1024 * 1024];
         new Random(20261126).NextBytes(payload);
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 await c.CompleteLoginAsync(1, 1);
@@ -136,14 +138,14 @@ public sealed class ServerResultFaultTests(ITestOutputHelper output)
         await using var client = await host.LoginOkAsync();
         var messages = await client.QueryAsync("SELECT blob", TimeSpan.FromSeconds(30));
 
-        Assert.Equal(['T', 'D', 'C', 'Z'], messages.Select(m => m.Code));
+        Assert.Equal(['T', 'D', 'C', 'Z'], messages.Select(m => m.Type));
         var value = PgWire.ParseDataRow(messages[1].Body)[0];
         Assert.NotNull(value);
         Assert.Equal(payload.Length, value.Length);
         Assert.True(payload.AsSpan().SequenceEqual(value), "the 4 MB value was altered in transit");
-        Assert.Equal("SELECT 1", messages[2].BodyCString());
+        Assert.Equal("SELECT 1", messages[2].Text);
 
         // The connection is still in sync afterwards.
-        Assert.Equal(['T', 'D', 'C', 'Z'], (await client.QueryAsync("SELECT 1")).Select(m => m.Code));
+        Assert.Equal(['T', 'D', 'C', 'Z'], (await client.QueryAsync("SELECT 1")).Select(m => m.Type));
     }
 }

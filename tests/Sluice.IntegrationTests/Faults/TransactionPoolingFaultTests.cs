@@ -1,4 +1,6 @@
 using Sluice.Testing.FakePostgres;
+using Sluice.Testing.Hosting;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Faults;
 
@@ -15,7 +17,7 @@ public sealed class TransactionPoolingFaultTests(ITestOutputHelper output)
     [Fact]
     public async Task InTransaction_ServerStaysWithClientUntilIdle_OtherClientWaits()
     {
-        await using var host = await FaultHost.StartAsync(Script(), output, "pool_mode = transaction", "default_pool_size = 1");
+        await using var host = await TestPooler.StartAsync(Script(), output, "pool_mode = transaction", "default_pool_size = 1");
         await using var a = await host.LoginOkAsync();
         await using var b = await host.LoginOkAsync();
 
@@ -44,7 +46,7 @@ public sealed class TransactionPoolingFaultTests(ITestOutputHelper output)
     [Fact]
     public async Task TwoClientsAlternate_TransactionKeepsItsServer_NoExtraLogins()
     {
-        await using var host = await FaultHost.StartAsync(Script(), output, "pool_mode = transaction", "default_pool_size = 2");
+        await using var host = await TestPooler.StartAsync(Script(), output, "pool_mode = transaction", "default_pool_size = 2");
         await using var a = await host.LoginOkAsync();
         await using var b = await host.LoginOkAsync();
         Assert.Equal(1, host.Fake.StartupCount);   // the welcome needed one server
@@ -76,7 +78,7 @@ public sealed class TransactionPoolingFaultTests(ITestOutputHelper output)
     [Fact]
     public async Task FailedTransaction_E_KeepsServerUntilRollback()
     {
-        await using var host = await FaultHost.StartAsync(
+        await using var host = await TestPooler.StartAsync(
             async c =>
             {
                 await c.CompleteLoginAsync(1, 1);
@@ -117,6 +119,6 @@ public sealed class TransactionPoolingFaultTests(ITestOutputHelper output)
         Assert.Equal(1, host.Fake.StartupCount);
     }
 
-    private static string? Value(List<PgMessage> reply) =>
-        reply.FirstOrDefault(m => m.Code == 'D') is { } row ? System.Text.Encoding.UTF8.GetString(PgWire.ParseDataRow(row.Body)[0]!) : null;
+    private static string? Value(IReadOnlyList<PgMessage> reply) =>
+        reply.FirstOrDefault(m => m.Type == 'D') is { } row ? System.Text.Encoding.UTF8.GetString(PgWire.ParseDataRow(row.Body)[0]!) : null;
 }

@@ -1,5 +1,7 @@
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Hostile;
 
@@ -54,9 +56,9 @@ public sealed class AdminConsoleHostileTests(PostgresFixture fixture, ITestOutpu
     [MemberData(nameof(MalformedCommands))]
     public async Task MalformedCommand_GetsError_ConsoleStaysUsable(string command)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("admin_users", PostgresInstance.AppUser));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("admin_users", PostgresInstance.AppUser));
         await using var bystander = await Bystander.OpenAsync(host);
-        await using var console = await host.ConnectRawAsync(database: "pgbouncer");
+        await using var console = await host.LoginOkAsync(database: "pgbouncer");
 
         var r = await console.QueryAsync(command, TimeSpan.FromSeconds(5));
         output.WriteLine($"{(command.Length > 80 ? command[..80] + "…" : command)} -> {(r.Error is { } e ? $"{e.Severity} {e.SqlState} {e.Message}" : string.Join(",", r.CommandTags))}");
@@ -83,17 +85,17 @@ public sealed class AdminConsoleHostileTests(PostgresFixture fixture, ITestOutpu
     [InlineData("extended-protocol")]
     public async Task BadFraming_ClosesOnlyThatConsole(string shape)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("admin_users", PostgresInstance.AppUser));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("admin_users", PostgresInstance.AppUser));
         await using var bystander = await Bystander.OpenAsync(host);
-        await using var c = await HostileClient.LoginAsync(host.Port, database: "pgbouncer");
+        await using var c = await host.LoginOkAsync(database: "pgbouncer");
 
         byte[] bytes = shape switch
         {
-            "length-3" => Packets.TypedHeader('Q', 3),
-            "length-max" => Packets.TypedHeader('Q', int.MaxValue),
-            "length-2MB" => Packets.TypedHeader('Q', 2 * 1024 * 1024),
-            "unknown-type" => Packets.Typed('!', [1, 2, 3]),
-            "extended-protocol" => Packets.Typed('P', [0, .. Packets.CString("SHOW POOLS"), 0, 0]),
+            "length-3" => PgWire.TypedHeader('Q', 3),
+            "length-max" => PgWire.TypedHeader('Q', int.MaxValue),
+            "length-2MB" => PgWire.TypedHeader('Q', 2 * 1024 * 1024),
+            "unknown-type" => PgWire.Message('!', [1, 2, 3]),
+            "extended-protocol" => PgWire.Message('P', [0, .. PgWire.CString("SHOW POOLS"), 0, 0]),
             _ => throw new ArgumentOutOfRangeException(nameof(shape)),
         };
         await c.SendAsync(bytes);
@@ -102,7 +104,7 @@ public sealed class AdminConsoleHostileTests(PostgresFixture fixture, ITestOutpu
         Assert.True(o.Closed, o.ToString());
         Assert.Equal("08P01", o.Error?.Fields['C']);
 
-        await using (var again = await host.ConnectRawAsync(database: "pgbouncer"))
+        await using (var again = await host.LoginOkAsync(database: "pgbouncer"))
         {
             Assert.Null((await again.QueryAsync("SHOW VERSION")).Error);
         }

@@ -1,6 +1,8 @@
 using System.Text;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Hostile;
 
@@ -17,27 +19,27 @@ public sealed class AuthExchangeTests(PostgresFixture fixture, ITestOutputHelper
 
     private PostgresInstance Pg => fixture.Postgres;
 
-    private Task<SluiceHost> StartAsync(string authType) =>
-        SluiceHost.StartAsync(Pg, output, ini => ini.Setting("auth_type", authType));
+    private Task<TestPooler> StartAsync(string authType) =>
+        TestPooler.StartAsync(Pg, output, ini => ini.Setting("auth_type", authType));
 
-    private static byte[] AppStartup => Packets.Startup(("user", User), ("database", PostgresInstance.AppDatabase));
+    private static byte[] AppStartup => PgWire.Startup(("user", User), ("database", PostgresInstance.AppDatabase));
 
     /// <summary>Connects, sends the startup packet and returns the client after the first authentication request.</summary>
-    private static async Task<(HostileClient Client, PgMessage Request)> BeginAsync(SluiceHost host, byte[]? startup = null)
+    private static async Task<(RawPgClient Client, PgMessage Request)> BeginAsync(TestPooler host, byte[]? startup = null)
     {
-        var c = await HostileClient.ConnectAsync(host.Port);
+        var c = await RawPgClient.ConnectAsync(host.Port);
         await c.SendAsync(startup ?? AppStartup);
-        var request = await c.ReadMessageAsync() ?? throw new InvalidOperationException("closed before the auth request");
+        var request = await c.ReadAsync() ?? throw new InvalidOperationException("closed before the auth request");
         return (c, request);
     }
 
     /// <summary>SCRAM up to server-first: returns the client-first-bare, the server-first and its parts.</summary>
-    private static async Task<(string ClientFirstBare, string ServerFirst, string ClientNonce)> ScramFirstAsync(HostileClient c)
+    private static async Task<(string ClientFirstBare, string ServerFirst, string ClientNonce)> ScramFirstAsync(RawPgClient c)
     {
         var clientNonce = ScramClient.NewNonce();
         var bare = $"n=,r={clientNonce}";
-        await c.SendAsync(Packets.SaslInitial("SCRAM-SHA-256", "n,," + bare));
-        var cont = await c.ReadMessageAsync() ?? throw new InvalidOperationException("closed after client-first");
+        await c.SendAsync(PgWire.SaslInitial("SCRAM-SHA-256", "n,," + bare));
+        var cont = await c.ReadAsync() ?? throw new InvalidOperationException("closed after client-first");
         Assert.Equal(11, cont.AuthCode);
         return (bare, Encoding.UTF8.GetString(cont.Body, 4, cont.Body.Length - 4), clientNonce);
     }
@@ -56,17 +58,17 @@ public sealed class AuthExchangeTests(PostgresFixture fixture, ITestOutputHelper
         var (nonce, salt, iterations) = ScramClient.ParseServerFirst(serverFirst);
         Assert.StartsWith(clientNonce, nonce, StringComparison.Ordinal);
         var withoutProof = $"c=biws,r={nonce}";
-        await c.SendAsync(Packets.SaslResponse($"{withoutProof},p={ScramClient.Proof(Password, salt, iterations, bare, serverFirst, withoutProof)}"));
+        await c.SendAsync(PgWire.SaslResponse($"{withoutProof},p={ScramClient.Proof(Password, salt, iterations, bare, serverFirst, withoutProof)}"));
 
-        var final = await c.ReadMessageAsync();
+        var final = await c.ReadAsync();
         Assert.Equal(12, final?.AuthCode);
-        Assert.Equal(0, (await c.ReadMessageAsync())?.AuthCode);
-        while ((await c.ReadMessageAsync())?.Type is { } t && t != 'Z')
+        Assert.Equal(0, (await c.ReadAsync())?.AuthCode);
+        while ((await c.ReadAsync())?.Type is { } t && t != 'Z')
         {
         }
-        await c.SendAsync(Packets.Query("SELECT current_user"));
+        await c.SendAsync(PgWire.Query("SELECT current_user"));
         var rows = new List<PgMessage>();
-        while (await c.ReadMessageAsync() is { Type: not 'Z' } m)
+        while (await c.ReadAsync() is { Type: not 'Z' } m)
         {
             rows.Add(m);
         }
@@ -91,7 +93,7 @@ public sealed class AuthExchangeTests(PostgresFixture fixture, ITestOutputHelper
         await using var _ = c;
         Assert.Equal(authType == "md5" ? 5 : 10, request.AuthCode);
 
-        await c.SendAsync(Packets.Startup(("user", secondUser), ("database", PostgresInstance.AppDatabase)));
+        await c.SendAsync(PgWire.Startup(("user", secondUser), ("database", PostgresInstance.AppDatabase)));
         var o = await c.ReadUntilClosedAsync();
         output.WriteLine(o.ToString());
         HostileAssert.FatalThenClosed(o, "08P01", null, host);
@@ -109,7 +111,7 @@ public sealed class AuthExchangeTests(PostgresFixture fixture, ITestOutputHelper
         await using var __ = c;
         await ScramFirstAsync(c);
 
-        await c.SendAsync(Packets.Startup(("user", "postgres"), ("database", PostgresInstance.AppDatabase)));
+        await c.SendAsync(PgWire.Startup(("user", "postgres"), ("database", PostgresInstance.AppDatabase)));
         var o = await c.ReadUntilClosedAsync();
         output.WriteLine(o.ToString());
         HostileAssert.FatalThenClosed(o, "08P01", null, host);
@@ -126,7 +128,7 @@ public sealed class AuthExchangeTests(PostgresFixture fixture, ITestOutputHelper
         var (c, _) = await BeginAsync(host);
         await using var __ = c;
 
-        await c.SendAsync(Packets.Startup(("user", "app"), ("database", "appdb"), ("application_name", new string('a', 40))));
+        await c.SendAsync(PgWire.Startup(("user", "app"), ("database", "appdb"), ("application_name", new string('a', 40))));
         var o = await c.ReadUntilClosedAsync();
         output.WriteLine(o.ToString());
         HostileAssert.FatalThenClosed(o, "08P01", null, host);
@@ -151,7 +153,7 @@ public sealed class AuthExchangeTests(PostgresFixture fixture, ITestOutputHelper
         var (c, _) = await BeginAsync(host);
         await using var __ = c;
 
-        await c.SendAsync(Packets.SaslInitial("SCRAM-SHA-256", clientFirst));
+        await c.SendAsync(PgWire.SaslInitial("SCRAM-SHA-256", clientFirst));
         var o = await c.ReadUntilClosedAsync();
         output.WriteLine(o.ToString());
         HostileAssert.FatalThenClosed(o, "08P01", null, host);
@@ -172,7 +174,7 @@ public sealed class AuthExchangeTests(PostgresFixture fixture, ITestOutputHelper
         var (c, _) = await BeginAsync(host);
         await using var __ = c;
 
-        await c.SendAsync(Packets.SaslInitial("SCRAM-SHA-256", Encoding.UTF8.GetBytes("n,,n=,r=abcdefgh"), declared));
+        await c.SendAsync(PgWire.SaslInitial("SCRAM-SHA-256", Encoding.UTF8.GetBytes("n,,n=,r=abcdefgh"), declared));
         var o = await c.ReadUntilClosedAsync();
         output.WriteLine(o.ToString());
         HostileAssert.FatalThenClosed(o, "08P01", null, host);
@@ -188,7 +190,7 @@ public sealed class AuthExchangeTests(PostgresFixture fixture, ITestOutputHelper
         var (c, _) = await BeginAsync(host);
         await using var __ = c;
 
-        await c.SendAsync(Packets.Typed('p', Encoding.ASCII.GetBytes("SCRAM-SHA-256")));
+        await c.SendAsync(PgWire.Message('p', Encoding.ASCII.GetBytes("SCRAM-SHA-256")));
         var o = await c.ReadUntilClosedAsync();
         output.WriteLine(o.ToString());
         HostileAssert.FatalThenClosed(o, "08P01", null, host);
@@ -208,7 +210,7 @@ public sealed class AuthExchangeTests(PostgresFixture fixture, ITestOutputHelper
         var (c, _) = await BeginAsync(host);
         await using var __ = c;
 
-        await c.SendAsync(Packets.SaslInitial(mechanism, "n,,n=,r=abcdefgh"));
+        await c.SendAsync(PgWire.SaslInitial(mechanism, "n,,n=,r=abcdefgh"));
         var o = await c.ReadUntilClosedAsync();
         output.WriteLine(o.ToString());
         HostileAssert.FatalThenClosed(o, "08P01", "mechanism", host);
@@ -265,7 +267,7 @@ public sealed class AuthExchangeTests(PostgresFixture fixture, ITestOutputHelper
             "wrong-password" => Final("biws", nonce, w => ScramClient.Proof("not-" + Password, salt, iterations, bare, serverFirst, w)),
             _ => throw new ArgumentOutOfRangeException(nameof(forgery)),
         };
-        await c.SendAsync(Packets.SaslResponse(message));
+        await c.SendAsync(PgWire.SaslResponse(message));
         var o = await c.ReadUntilClosedAsync();
         output.WriteLine(o.ToString());
         HostileAssert.FatalThenClosed(o, ["28P01", "08P01"], host);
@@ -292,7 +294,7 @@ public sealed class AuthExchangeTests(PostgresFixture fixture, ITestOutputHelper
         }
 
         var (allocatedBefore, _) = HostileAssert.Memory();
-        await c.SendAsync([.. Packets.TypedHeader('p', length), .. "SCRAM-SHA-256\0"u8.ToArray()]);
+        await c.SendAsync([.. PgWire.TypedHeader('p', length), .. "SCRAM-SHA-256\0"u8.ToArray()]);
         var o = await c.ReadUntilClosedAsync();
         var (allocatedAfter, _) = HostileAssert.Memory();
         output.WriteLine(o.ToString());
@@ -311,14 +313,14 @@ public sealed class AuthExchangeTests(PostgresFixture fixture, ITestOutputHelper
         var (c, _) = await BeginAsync(host);
         await using var __ = c;
 
-        await c.SendAsync(Packets.SaslInitial("SCRAM-SHA-256", "n,,n=,r=" + new string('A', 9_000)));
+        await c.SendAsync(PgWire.SaslInitial("SCRAM-SHA-256", "n,,n=,r=" + new string('A', 9_000)));
         // Either refused, or answered with a server-first; a client-final with a wrong proof must then fail.
-        var first = await c.ReadMessageAsync();
+        var first = await c.ReadAsync();
         if (first?.AuthCode == 11)
         {
             var serverFirst = Encoding.UTF8.GetString(first.Body, 4, first.Body.Length - 4);
             var (nonce, _, _) = ScramClient.ParseServerFirst(serverFirst);
-            await c.SendAsync(Packets.SaslResponse($"c=biws,r={nonce},p={Convert.ToBase64String(new byte[32])}"));
+            await c.SendAsync(PgWire.SaslResponse($"c=biws,r={nonce},p={Convert.ToBase64String(new byte[32])}"));
             var o = await c.ReadUntilClosedAsync();
             output.WriteLine(o.ToString());
             HostileAssert.FatalThenClosed(o, "28P01", null, host);
@@ -345,7 +347,7 @@ public sealed class AuthExchangeTests(PostgresFixture fixture, ITestOutputHelper
         await using var _ = c;
         Assert.Equal(5, request.AuthCode);
 
-        await c.SendAsync(Packets.SaslInitial("SCRAM-SHA-256", "n,,n=,r=abcdefgh"));
+        await c.SendAsync(PgWire.SaslInitial("SCRAM-SHA-256", "n,,n=,r=abcdefgh"));
         var o = await c.ReadUntilClosedAsync();
         output.WriteLine(o.ToString());
         HostileAssert.FatalThenClosed(o, "28P01", null, host);
@@ -361,7 +363,7 @@ public sealed class AuthExchangeTests(PostgresFixture fixture, ITestOutputHelper
         var (c, _) = await BeginAsync(host);
         await using var __ = c;
 
-        await c.SendAsync(Packets.Typed('p', Packets.CString("md5" + new string('0', 32))));
+        await c.SendAsync(PgWire.Message('p', PgWire.CString("md5" + new string('0', 32))));
         var o = await c.ReadUntilClosedAsync();
         output.WriteLine(o.ToString());
         HostileAssert.FatalThenClosed(o, "08P01", null, host);
@@ -378,7 +380,7 @@ public sealed class AuthExchangeTests(PostgresFixture fixture, ITestOutputHelper
         var (c, _) = await BeginAsync(host);
         await using var __ = c;
 
-        await c.SendAsync(Packets.Query("SELECT 1"));
+        await c.SendAsync(PgWire.Query("SELECT 1"));
         var o = await c.ReadUntilClosedAsync();
         output.WriteLine(o.ToString());
         HostileAssert.FatalThenClosed(o, "08P01", null, host);
@@ -397,7 +399,7 @@ public sealed class AuthExchangeTests(PostgresFixture fixture, ITestOutputHelper
         var (c, _) = await BeginAsync(host);
         await using var __ = c;
 
-        await c.SendAsync(Packets.Typed('p', [0]));
+        await c.SendAsync(PgWire.Message('p', [0]));
         var o = await c.ReadUntilClosedAsync();
         output.WriteLine(o.ToString());
         HostileAssert.FatalThenClosed(o, "28P01", null, host);

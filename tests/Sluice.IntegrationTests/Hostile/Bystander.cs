@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
+using Sluice.Testing.Hosting;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Hostile;
 
@@ -10,18 +12,18 @@ namespace Sluice.IntegrationTests.Hostile;
 /// </summary>
 public sealed class Bystander : IAsyncDisposable
 {
-    private readonly SluiceHost _host;
+    private readonly TestPooler _host;
     private readonly NpgsqlConnection _conn;
     private readonly int _backendPid;
 
-    private Bystander(SluiceHost host, NpgsqlConnection conn, int backendPid)
+    private Bystander(TestPooler host, NpgsqlConnection conn, int backendPid)
     {
         _host = host;
         _conn = conn;
         _backendPid = backendPid;
     }
 
-    public static async Task<Bystander> OpenAsync(SluiceHost host)
+    public static async Task<Bystander> OpenAsync(TestPooler host)
     {
         var conn = await host.OpenAsync();
         try
@@ -61,7 +63,7 @@ public sealed class Bystander : IAsyncDisposable
 public static class HostileAssert
 {
     /// <summary>The pooler logs "unexpected error in …" for exceptions it did not anticipate (a crash in a loop).</summary>
-    public static void NoUnexpectedErrors(SluiceHost host)
+    public static void NoUnexpectedErrors(TestPooler host)
     {
         var bad = host.LogLines.Where(l => l.Contains("unexpected error", StringComparison.OrdinalIgnoreCase)
             || l.Contains("internal error", StringComparison.OrdinalIgnoreCase)).ToList();
@@ -69,7 +71,7 @@ public static class HostileAssert
     }
 
     /// <summary>A FATAL ErrorResponse with the SQLSTATE (and message part), then the connection closed, no login.</summary>
-    public static void FatalThenClosed(Outcome o, string sqlState, string? messagePart, SluiceHost host)
+    public static void FatalThenClosed(Outcome o, string sqlState, string? messagePart, TestPooler host)
     {
         var context = $"{o}\n--- sluice log ---\n{host.LogTail(20)}";
         Assert.True(o.Closed, "the pooler did not close the connection in time: " + context);
@@ -87,14 +89,14 @@ public static class HostileAssert
     }
 
     /// <summary>A FATAL ErrorResponse with one of the SQLSTATEs, then the connection closed, no login.</summary>
-    public static void FatalThenClosed(Outcome o, string[] sqlStates, SluiceHost host)
+    public static void FatalThenClosed(Outcome o, string[] sqlStates, TestPooler host)
     {
         var state = o.Error?.Fields.GetValueOrDefault('C');
         FatalThenClosed(o, state is not null && sqlStates.Contains(state) ? state : sqlStates[0], null, host);
     }
 
     /// <summary>Closed without logging in (an ErrorResponse is allowed but not required).</summary>
-    public static void ClosedWithoutLogin(Outcome o, SluiceHost host)
+    public static void ClosedWithoutLogin(Outcome o, TestPooler host)
     {
         var context = $"{o}\n--- sluice log ---\n{host.LogTail(20)}";
         Assert.True(o.Closed, "the pooler did not close the connection in time: " + context);

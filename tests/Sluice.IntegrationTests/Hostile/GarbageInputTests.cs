@@ -4,6 +4,8 @@ using System.Security.Authentication;
 using System.Text;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Hostile;
 
@@ -22,7 +24,7 @@ public sealed class GarbageInputTests(PostgresFixture fixture, ITestOutputHelper
     [InlineData(5)]
     public async Task RandomBytes_AsFirstPacket_AreClosedCleanly(int seed)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
 #pragma warning disable CA5394 // deterministic garbage, not security
@@ -30,7 +32,7 @@ public sealed class GarbageInputTests(PostgresFixture fixture, ITestOutputHelper
         var garbage = new byte[16 * 1024];
         random.NextBytes(garbage);
 #pragma warning restore CA5394
-        await using var c = await HostileClient.ConnectAsync(host.Port);
+        await using var c = await RawPgClient.ConnectAsync(host.Port);
         await c.TrySendAsync(garbage);
         var o = await c.ReadUntilClosedAsync();
         output.WriteLine($"first bytes {Convert.ToHexString(garbage, 0, 8)}: {o}");
@@ -51,7 +53,7 @@ public sealed class GarbageInputTests(PostgresFixture fixture, ITestOutputHelper
     [InlineData(14)]
     public async Task RandomParameterBytes_InAWellFramedStartupPacket_AreHandled(int seed)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
 #pragma warning disable CA5394
@@ -59,8 +61,8 @@ public sealed class GarbageInputTests(PostgresFixture fixture, ITestOutputHelper
         var body = new byte[random.Next(1, 9000)];
         random.NextBytes(body);
 #pragma warning restore CA5394
-        await using var c = await HostileClient.ConnectAsync(host.Port);
-        await c.SendAsync([.. Packets.Int32(body.Length + 8), .. Packets.Int32(Packets.ProtocolV3), .. body]);
+        await using var c = await RawPgClient.ConnectAsync(host.Port);
+        await c.SendAsync([.. PgWire.Int32(body.Length + 8), .. PgWire.Int32(PgWire.ProtocolV3), .. body]);
         var o = await c.ReadUntilClosedAsync();
         output.WriteLine($"{body.Length} random parameter bytes: {o}");
         Assert.False(o.LoggedIn, o.ToString());
@@ -73,10 +75,10 @@ public sealed class GarbageInputTests(PostgresFixture fixture, ITestOutputHelper
     [Fact]
     public async Task HttpRequest_IsClosedCleanly()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
-        await using var c = await HostileClient.ConnectAsync(host.Port);
+        await using var c = await RawPgClient.ConnectAsync(host.Port);
         await c.TrySendAsync(Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: localhost\r\nUser-Agent: curl/8.0\r\nAccept: */*\r\n\r\n"));
         var o = await c.ReadUntilClosedAsync();
         output.WriteLine(o.ToString());
@@ -93,7 +95,7 @@ public sealed class GarbageInputTests(PostgresFixture fixture, ITestOutputHelper
     [Fact]
     public async Task TlsClientHello_WithoutTlsConfigured_FailsFast()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -118,10 +120,10 @@ public sealed class GarbageInputTests(PostgresFixture fixture, ITestOutputHelper
     [Fact]
     public async Task RawClientHelloBytes_WithoutTlsConfigured_AreClosedCleanly()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
-        await using var c = await HostileClient.ConnectAsync(host.Port);
+        await using var c = await RawPgClient.ConnectAsync(host.Port);
         byte[] hello = [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03, .. new byte[64]];
         await c.TrySendAsync(hello);
         var o = await c.ReadUntilClosedAsync();
@@ -139,16 +141,16 @@ public sealed class GarbageInputTests(PostgresFixture fixture, ITestOutputHelper
     [Fact]
     public async Task SslAndGssRequests_AreRefusedWithN_ThenLoginWorks()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
-        await using var c = await HostileClient.ConnectAsync(host.Port);
-        await c.SendAsync([.. Packets.Int32(8), .. Packets.Int32(Packets.SslRequestCode)]);
+        await using var c = await RawPgClient.ConnectAsync(host.Port);
+        await c.SendAsync([.. PgWire.Int32(8), .. PgWire.Int32(PgWire.SslRequestCode)]);
         Assert.Equal('N', (char)await c.ReadByteAsync());
-        await c.SendAsync([.. Packets.Int32(8), .. Packets.Int32((1234 << 16) | 5680)]);
+        await c.SendAsync([.. PgWire.Int32(8), .. PgWire.Int32((1234 << 16) | 5680)]);
         Assert.Equal('N', (char)await c.ReadByteAsync());
-        await c.SendAsync(Packets.Startup(("user", "app"), ("database", "appdb")));
-        var request = await c.ReadMessageAsync();
+        await c.SendAsync(PgWire.Startup(("user", "app"), ("database", "appdb")));
+        var request = await c.ReadAsync();
         Assert.Equal(5, request?.AuthCode);
 
         await bystander.AssertUnaffectedAsync();
@@ -161,11 +163,11 @@ public sealed class GarbageInputTests(PostgresFixture fixture, ITestOutputHelper
     [Fact]
     public async Task SslRequest_FollowedByGarbage_IsClosed()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
-        await using var c = await HostileClient.ConnectAsync(host.Port);
-        await c.TrySendAsync([.. Packets.Int32(8), .. Packets.Int32(Packets.SslRequestCode), 0x7F, 0xFF, 0xFF, 0xFF, .. "garbage"u8.ToArray()]);
+        await using var c = await RawPgClient.ConnectAsync(host.Port);
+        await c.TrySendAsync([.. PgWire.Int32(8), .. PgWire.Int32(PgWire.SslRequestCode), 0x7F, 0xFF, 0xFF, 0xFF, .. "garbage"u8.ToArray()]);
         var o = await c.ReadUntilClosedAsync();
         output.WriteLine(o.ToString());
         HostileAssert.ClosedWithoutLogin(o, host);
@@ -177,12 +179,12 @@ public sealed class GarbageInputTests(PostgresFixture fixture, ITestOutputHelper
     [Fact]
     public async Task ConnectAndResetStorm_ListenerSurvives()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
         for (var i = 0; i < 200; i++)
         {
-            var c = await HostileClient.ConnectAsync(host.Port);
+            var c = await RawPgClient.ConnectAsync(host.Port);
             if (i % 2 == 0)
             {
                 await c.TrySendAsync(new byte[] { 0 });
@@ -198,15 +200,15 @@ public sealed class GarbageInputTests(PostgresFixture fixture, ITestOutputHelper
     [Fact]
     public async Task SilentConnections_AreClosedByClientLoginTimeout()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("client_login_timeout", 2));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("client_login_timeout", 2));
         await using var bystander = await Bystander.OpenAsync(host);
 
-        var silent = new List<HostileClient>();
+        var silent = new List<RawPgClient>();
         try
         {
             for (var i = 0; i < 20; i++)
             {
-                silent.Add(await HostileClient.ConnectAsync(host.Port));
+                silent.Add(await RawPgClient.ConnectAsync(host.Port));
             }
             var outcomes = await Task.WhenAll(silent.Select(c => c.ReadUntilClosedAsync(TimeSpan.FromSeconds(8))));
             output.WriteLine(outcomes[0].ToString());

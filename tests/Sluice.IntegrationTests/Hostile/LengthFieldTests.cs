@@ -1,5 +1,7 @@
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Hostile;
 
@@ -25,12 +27,12 @@ public sealed class LengthFieldTests(PostgresFixture fixture, ITestOutputHelper 
     [InlineData(int.MaxValue)]
     public async Task StartupLength_Impossible_IsRefusedOnTheHeader(int length)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
-        await using var c = await HostileClient.ConnectAsync(host.Port);
+        await using var c = await RawPgClient.ConnectAsync(host.Port);
         // Only the length and a protocol version: a pooler that believes the length would wait here forever.
-        await c.SendAsync([.. Packets.Int32(length), .. Packets.Int32(Packets.ProtocolV3)]);
+        await c.SendAsync([.. PgWire.Int32(length), .. PgWire.Int32(PgWire.ProtocolV3)]);
         var o = await c.ReadUntilClosedAsync();
         output.WriteLine(o.ToString());
         HostileAssert.FatalThenClosed(o, "08P01", "length", host);
@@ -42,11 +44,11 @@ public sealed class LengthFieldTests(PostgresFixture fixture, ITestOutputHelper 
     [Fact]
     public async Task StartupLength_8_WithProtocolV3AndNoTerminator_IsRefused()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
-        await using var c = await HostileClient.ConnectAsync(host.Port);
-        await c.SendAsync([.. Packets.Int32(8), .. Packets.Int32(Packets.ProtocolV3)]);
+        await using var c = await RawPgClient.ConnectAsync(host.Port);
+        await c.SendAsync([.. PgWire.Int32(8), .. PgWire.Int32(PgWire.ProtocolV3)]);
         var o = await c.ReadUntilClosedAsync();
         output.WriteLine(o.ToString());
         HostileAssert.FatalThenClosed(o, "08P01", "startup packet", host);
@@ -58,14 +60,14 @@ public sealed class LengthFieldTests(PostgresFixture fixture, ITestOutputHelper 
     [Fact]
     public async Task StartupLength_Exactly10000_IsReadAndJudgedOnContent()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
         // user=app, database=appdb, junk=<padding> so the whole packet is exactly 10000 bytes.
-        var fixedPart = Packets.Startup(("user", "app"), ("database", "appdb"), ("junk", "")).Length;
-        var packet = Packets.Startup(("user", "app"), ("database", "appdb"), ("junk", new string('x', 10_000 - fixedPart)));
+        var fixedPart = PgWire.Startup(("user", "app"), ("database", "appdb"), ("junk", "")).Length;
+        var packet = PgWire.Startup(("user", "app"), ("database", "appdb"), ("junk", new string('x', 10_000 - fixedPart)));
         Assert.Equal(10_000, packet.Length);
-        await using var c = await HostileClient.ConnectAsync(host.Port);
+        await using var c = await RawPgClient.ConnectAsync(host.Port);
         await c.SendAsync(packet);
         var o = await c.ReadUntilClosedAsync();
         output.WriteLine(o.ToString());
@@ -78,12 +80,12 @@ public sealed class LengthFieldTests(PostgresFixture fixture, ITestOutputHelper 
     [Fact]
     public async Task StartupLength_LargerThanBytes_ThenEof_IsClosed()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
         var before = host.Pooler.ClientCount;
 
-        await using var c = await HostileClient.ConnectAsync(host.Port);
-        var real = Packets.Startup(("user", "app"), ("database", "appdb"));
+        await using var c = await RawPgClient.ConnectAsync(host.Port);
+        var real = PgWire.Startup(("user", "app"), ("database", "appdb"));
         var lying = real.ToArray();
         lying[3] = 200;   // claims 200 bytes, 33 follow
         await c.SendAsync(lying);
@@ -104,11 +106,11 @@ public sealed class LengthFieldTests(PostgresFixture fixture, ITestOutputHelper 
     [InlineData(int.MinValue)]
     public async Task TypedLength_BelowFour_AfterLogin_IsFatal08P01(int length)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
-        await using var c = await HostileClient.LoginAsync(host.Port);
-        await c.SendAsync(Packets.TypedHeader('Q', length));
+        await using var c = await host.LoginOkAsync();
+        await c.SendAsync(PgWire.TypedHeader('Q', length));
         var o = await c.ReadUntilClosedAsync();
         output.WriteLine(o.ToString());
         Assert.True(o.Closed, o.ToString());
@@ -127,17 +129,17 @@ public sealed class LengthFieldTests(PostgresFixture fixture, ITestOutputHelper 
     [Fact]
     public async Task TypedLength_OverMaxPacketSize_IsRefusedWithoutAllocating()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("max_packet_size", 1_048_576));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("max_packet_size", 1_048_576));
         await using var bystander = await Bystander.OpenAsync(host);
-        await using var c = await HostileClient.LoginAsync(host.Port);
+        await using var c = await host.LoginOkAsync();
         // Warm up the forward path so its one-off allocations are not counted.
-        await c.SendAsync(Packets.Query("SELECT 1"));
-        while ((await c.ReadMessageAsync())?.Type is not ('Z' or null))
+        await c.SendAsync(PgWire.Query("SELECT 1"));
+        while ((await c.ReadAsync())?.Type is not ('Z' or null))
         {
         }
 
         var (allocatedBefore, workingSetBefore) = HostileAssert.Memory();
-        await c.SendAsync([.. Packets.TypedHeader('Q', 100 * 1024 * 1024), .. "SELECT "u8.ToArray()]);
+        await c.SendAsync([.. PgWire.TypedHeader('Q', 100 * 1024 * 1024), .. "SELECT "u8.ToArray()]);
         var o = await c.ReadUntilClosedAsync();
         var (allocatedAfter, workingSetAfter) = HostileAssert.Memory();
         output.WriteLine(o.ToString());
@@ -156,13 +158,13 @@ public sealed class LengthFieldTests(PostgresFixture fixture, ITestOutputHelper 
     [Fact]
     public async Task TypedLength_WithinMaxPacketSize_IsForwarded()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("max_packet_size", 1_048_576));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("max_packet_size", 1_048_576));
         await using var bystander = await Bystander.OpenAsync(host);
-        await using var c = await HostileClient.LoginAsync(host.Port);
+        await using var c = await host.LoginOkAsync();
         var sql = "SELECT length('" + new string('y', 900_000) + "')";
-        await c.SendAsync(Packets.Query(sql));
+        await c.SendAsync(PgWire.Query(sql));
         var values = new List<PgMessage>();
-        while (await c.ReadMessageAsync(TimeSpan.FromSeconds(10)) is { } m)
+        while (await c.ReadAsync(TimeSpan.FromSeconds(10)) is { } m)
         {
             values.Add(m);
             if (m.Type == 'Z')
@@ -180,12 +182,12 @@ public sealed class LengthFieldTests(PostgresFixture fixture, ITestOutputHelper 
     [Fact]
     public async Task TypedLength_IntMaxValue_AfterLogin_IsRefused()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
-        await using var c = await HostileClient.LoginAsync(host.Port);
+        await using var c = await host.LoginOkAsync();
 
         var (allocatedBefore, _) = HostileAssert.Memory();
-        await c.SendAsync(Packets.TypedHeader('Q', int.MaxValue));
+        await c.SendAsync(PgWire.TypedHeader('Q', int.MaxValue));
         var o = await c.ReadUntilClosedAsync();
         var (allocatedAfter, _) = HostileAssert.Memory();
         output.WriteLine(o.ToString());
@@ -205,14 +207,14 @@ public sealed class LengthFieldTests(PostgresFixture fixture, ITestOutputHelper 
     [InlineData(int.MaxValue)]
     public async Task PasswordMessageLength_Impossible_IsFatal08P01(int length)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
-        await using var c = await HostileClient.ConnectAsync(host.Port);
-        await c.SendAsync(Packets.Startup(("user", "app"), ("database", "appdb")));
-        var request = await c.ReadMessageAsync();
+        await using var c = await RawPgClient.ConnectAsync(host.Port);
+        await c.SendAsync(PgWire.Startup(("user", "app"), ("database", "appdb")));
+        var request = await c.ReadAsync();
         Assert.Equal(5, request?.AuthCode);
 
-        await c.SendAsync(Packets.TypedHeader('p', length));
+        await c.SendAsync(PgWire.TypedHeader('p', length));
         var o = await c.ReadUntilClosedAsync();
         output.WriteLine(o.ToString());
         HostileAssert.FatalThenClosed(o, "08P01", "length", host);

@@ -1,5 +1,7 @@
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Hostile;
 
@@ -28,25 +30,25 @@ public sealed class PreparedStatementAbuseTests(PostgresFixture fixture, ITestOu
 
     private async Task ParseCloseLoopAsync(bool distinct)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("max_prepared_statements", 5));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("max_prepared_statements", 5));
         await using var bystander = await Bystander.OpenAsync(host);
         var heapBefore = GC.GetTotalMemory(forceFullCollection: true);
         var registryBefore = host.Pooler.Statements.Count;
 
         const int rounds = 120;
         var padding = new string('x', 400 * 1024);
-        await using (var c = await HostileClient.LoginAsync(host.Port))
+        await using (var c = await host.LoginOkAsync())
         {
             for (var i = 0; i < rounds; i++)
             {
                 var sql = $"SELECT {(distinct ? i : 0)} /* {padding} */";
                 await c.SendAsync([
-                    .. Packets.Typed('P', [.. Packets.CString("s"), .. Packets.CString(sql), 0, 0]),
-                    .. Packets.Typed('C', [(byte)'S', .. Packets.CString("s")]),
-                    .. Packets.Typed('S', []),
+                    .. PgWire.Message('P', [.. PgWire.CString("s"), .. PgWire.CString(sql), 0, 0]),
+                    .. PgWire.Message('C', [(byte)'S', .. PgWire.CString("s")]),
+                    .. PgWire.Message('S', []),
                 ]);
                 var reply = new List<char>();
-                while (await c.ReadMessageAsync(TimeSpan.FromSeconds(10)) is { } m)
+                while (await c.ReadAsync(TimeSpan.FromSeconds(10)) is { } m)
                 {
                     reply.Add(m.Type);
                     Assert.True(m.Type != 'E', $"round {i}: {m}");
@@ -75,19 +77,19 @@ public sealed class PreparedStatementAbuseTests(PostgresFixture fixture, ITestOu
     [Fact]
     public async Task ManyNamesForOneStatement_AreTracked_AndClosed()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("max_prepared_statements", 5));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("max_prepared_statements", 5));
         await using var bystander = await Bystander.OpenAsync(host);
-        await using var c = await HostileClient.LoginAsync(host.Port);
+        await using var c = await host.LoginOkAsync();
 
         var batch = new List<byte>();
         for (var i = 0; i < 2000; i++)
         {
-            batch.AddRange(Packets.Typed('P', [.. Packets.CString($"n{i}"), .. Packets.CString("SELECT 1"), 0, 0]));
+            batch.AddRange(PgWire.Message('P', [.. PgWire.CString($"n{i}"), .. PgWire.CString("SELECT 1"), 0, 0]));
         }
-        batch.AddRange(Packets.Typed('S', []));
+        batch.AddRange(PgWire.Message('S', []));
         await c.SendAsync(batch.ToArray());
         var parseCompletes = 0;
-        while (await c.ReadMessageAsync(TimeSpan.FromSeconds(10)) is { } m && m.Type != 'Z')
+        while (await c.ReadAsync(TimeSpan.FromSeconds(10)) is { } m && m.Type != 'Z')
         {
             Assert.True(m.Type == '1', m.ToString());
             parseCompletes++;
@@ -96,7 +98,7 @@ public sealed class PreparedStatementAbuseTests(PostgresFixture fixture, ITestOu
 
         // A duplicate name is refused by the pooler (PgBouncer: 'prepared statement "n0" already exists' from the
         // server, or the pooler's own error); either way an error, not a crash.
-        await c.SendAsync([.. Packets.Typed('P', [.. Packets.CString("n0"), .. Packets.CString("SELECT 2"), 0, 0]), .. Packets.Typed('S', [])]);
+        await c.SendAsync([.. PgWire.Message('P', [.. PgWire.CString("n0"), .. PgWire.CString("SELECT 2"), 0, 0]), .. PgWire.Message('S', [])]);
         var o = await c.ReadUntilClosedAsync(TimeSpan.FromSeconds(3));
         output.WriteLine(o.ToString());
         Assert.NotNull(o.Error);

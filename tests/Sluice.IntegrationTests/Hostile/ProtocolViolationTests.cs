@@ -3,6 +3,8 @@ using System.Security.Cryptography;
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Hostile;
 
@@ -16,15 +18,15 @@ public sealed class ProtocolViolationTests(PostgresFixture fixture, ITestOutputH
 {
     private PostgresInstance Pg => fixture.Postgres;
 
-    private static byte[] Sync => Packets.Typed('S', []);
+    private static byte[] Sync => PgWire.Message('S', []);
 
     /// <summary>Reads up to and including a ReadyForQuery; fails if the connection closes first or nothing comes.</summary>
-    private static async Task<List<PgMessage>> ReadToReadyAsync(HostileClient c, TimeSpan? timeout = null)
+    private static async Task<List<PgMessage>> ReadToReadyAsync(RawPgClient c, TimeSpan? timeout = null)
     {
         var messages = new List<PgMessage>();
         while (true)
         {
-            var m = await c.ReadMessageAsync(timeout) ?? throw new InvalidOperationException("closed before ReadyForQuery: " + string.Join("; ", messages));
+            var m = await c.ReadAsync(timeout) ?? throw new InvalidOperationException("closed before ReadyForQuery: " + string.Join("; ", messages));
             messages.Add(m);
             if (m.Type == 'Z')
             {
@@ -33,9 +35,9 @@ public sealed class ProtocolViolationTests(PostgresFixture fixture, ITestOutputH
         }
     }
 
-    private static async Task AssertSessionWorksAsync(HostileClient c)
+    private static async Task AssertSessionWorksAsync(RawPgClient c)
     {
-        await c.SendAsync(Packets.Query("SELECT 1"));
+        await c.SendAsync(PgWire.Query("SELECT 1"));
         var reply = await ReadToReadyAsync(c);
         Assert.Contains(reply, m => m.Type == 'D');
         Assert.DoesNotContain(reply, m => m.Type == 'E');
@@ -50,16 +52,16 @@ public sealed class ProtocolViolationTests(PostgresFixture fixture, ITestOutputH
     [InlineData('!', true)]
     public async Task UnknownMessageType_ClientGetsError_PoolerSurvives(char type, bool inTransaction)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
-        await using var c = await HostileClient.LoginAsync(host.Port);
+        await using var c = await host.LoginOkAsync();
         if (inTransaction)
         {
-            await c.SendAsync(Packets.Query("BEGIN"));
+            await c.SendAsync(PgWire.Query("BEGIN"));
             await ReadToReadyAsync(c);
         }
 
-        await c.SendAsync(Packets.Typed(type, [1, 2, 3]));
+        await c.SendAsync(PgWire.Message(type, [1, 2, 3]));
         var o = await c.ReadUntilClosedAsync();
         output.WriteLine(o.ToString());
         Assert.True(o.Closed, o.ToString());
@@ -81,15 +83,15 @@ public sealed class ProtocolViolationTests(PostgresFixture fixture, ITestOutputH
     [InlineData("cancel")]
     public async Task UntypedPacketAfterLogin_EndsSession_Promptly(string kind)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
-        await using var c = await HostileClient.LoginAsync(host.Port);
+        await using var c = await host.LoginOkAsync();
 
         byte[] packet = kind switch
         {
-            "startup" => Packets.Startup(("user", "postgres"), ("database", "postgres")),
-            "sslrequest" => [.. Packets.Int32(8), .. Packets.Int32(Packets.SslRequestCode)],
-            "cancel" => [.. Packets.Int32(16), .. Packets.Int32(Packets.CancelRequestCode), .. Packets.Int32(1), .. Packets.Int32(2)],
+            "startup" => PgWire.Startup(("user", "postgres"), ("database", "postgres")),
+            "sslrequest" => [.. PgWire.Int32(8), .. PgWire.Int32(PgWire.SslRequestCode)],
+            "cancel" => [.. PgWire.Int32(16), .. PgWire.Int32(PgWire.CancelRequestCode), .. PgWire.Int32(1), .. PgWire.Int32(2)],
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
         await c.SendAsync(packet);
@@ -114,24 +116,24 @@ public sealed class ProtocolViolationTests(PostgresFixture fixture, ITestOutputH
     [InlineData("query-without-terminator", "08P01")]
     public async Task OutOfOrderExtendedProtocol_ServerErrorAndSessionGoesOn(string shape, string sqlState)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
-        await using var c = await HostileClient.LoginAsync(host.Port);
+        await using var c = await host.LoginOkAsync();
 
         byte[] messages = shape switch
         {
             // Bind: portal "", statement "", 0 format codes, 0 parameters, 0 result formats.
-            "bind-unnamed-without-parse" => [.. Packets.Typed('B', [0, 0, 0, 0, 0, 0, 0, 0]), .. Sync],
-            "execute-unknown-portal" => [.. Packets.Typed('E', [.. Packets.CString("noportal"), 0, 0, 0, 0]), .. Sync],
-            "describe-unknown-portal" => [.. Packets.Typed('D', [(byte)'P', .. Packets.CString("noportal")]), .. Sync],
-            "describe-unnamed-statement-without-parse" => [.. Packets.Typed('D', [(byte)'S', 0]), .. Sync],
+            "bind-unnamed-without-parse" => [.. PgWire.Message('B', [0, 0, 0, 0, 0, 0, 0, 0]), .. Sync],
+            "execute-unknown-portal" => [.. PgWire.Message('E', [.. PgWire.CString("noportal"), 0, 0, 0, 0]), .. Sync],
+            "describe-unknown-portal" => [.. PgWire.Message('D', [(byte)'P', .. PgWire.CString("noportal")]), .. Sync],
+            "describe-unnamed-statement-without-parse" => [.. PgWire.Message('D', [(byte)'S', 0]), .. Sync],
             "bind-wrong-parameter-count" =>
             [
-                .. Packets.Typed('P', [0, .. Packets.CString("SELECT $1::int"), 0, 0]),
-                .. Packets.Typed('B', [0, 0, 0, 0, 0, 0, 0, 0]),
+                .. PgWire.Message('P', [0, .. PgWire.CString("SELECT $1::int"), 0, 0]),
+                .. PgWire.Message('B', [0, 0, 0, 0, 0, 0, 0, 0]),
                 .. Sync,
             ],
-            "query-without-terminator" => Packets.Typed('Q', "SELECT 1"u8.ToArray()),
+            "query-without-terminator" => PgWire.Message('Q', "SELECT 1"u8.ToArray()),
             _ => throw new ArgumentOutOfRangeException(nameof(shape)),
         };
         await c.SendAsync(messages);
@@ -156,22 +158,22 @@ public sealed class ProtocolViolationTests(PostgresFixture fixture, ITestOutputH
     [InlineData('C')]
     public async Task NamedStatementNeverPrepared_IsAnError_NotACrash(char type)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
-        await using var c = await HostileClient.LoginAsync(host.Port);
+        await using var c = await host.LoginOkAsync();
 
         byte[] message = type switch
         {
-            'B' => Packets.Typed('B', [0, .. Packets.CString("nosuch"), 0, 0, 0, 0, 0, 0]),
-            'D' => Packets.Typed('D', [(byte)'S', .. Packets.CString("nosuch")]),
-            _ => Packets.Typed('C', [(byte)'S', .. Packets.CString("nosuch")]),
+            'B' => PgWire.Message('B', [0, .. PgWire.CString("nosuch"), 0, 0, 0, 0, 0, 0]),
+            'D' => PgWire.Message('D', [(byte)'S', .. PgWire.CString("nosuch")]),
+            _ => PgWire.Message('C', [(byte)'S', .. PgWire.CString("nosuch")]),
         };
         await c.SendAsync([.. message, .. Sync]);
         var o = new List<PgMessage>();
         var closed = false;
         while (true)
         {
-            var m = await c.ReadMessageAsync();
+            var m = await c.ReadAsync();
             if (m is null)
             {
                 closed = true;
@@ -208,9 +210,9 @@ public sealed class ProtocolViolationTests(PostgresFixture fixture, ITestOutputH
     [Fact]
     public async Task ThousandsOfPipelinedSyncs_AreAnsweredAndTheServerIsReleased()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("default_pool_size", 2));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("default_pool_size", 2));
         await using var bystander = await Bystander.OpenAsync(host);
-        await using var c = await HostileClient.LoginAsync(host.Port);
+        await using var c = await host.LoginOkAsync();
 
         const int count = 5000;
         var batch = new byte[count * 5];
@@ -221,7 +223,7 @@ public sealed class ProtocolViolationTests(PostgresFixture fixture, ITestOutputH
         await c.SendAsync(batch);
         for (var i = 0; i < count; i++)
         {
-            var m = await c.ReadMessageAsync();
+            var m = await c.ReadAsync();
             Assert.Equal('Z', m?.Type);
         }
         await AssertSessionWorksAsync(c);
@@ -241,7 +243,7 @@ public sealed class ProtocolViolationTests(PostgresFixture fixture, ITestOutputH
     [Fact]
     public async Task CancelRequest_WithRandomKey_IsDroppedSilently_AndCancelsNothing()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
         await using var victim = await host.OpenAsync();
 
@@ -249,9 +251,9 @@ public sealed class ProtocolViolationTests(PostgresFixture fixture, ITestOutputH
         var running = victim.ScalarAsync<int>("SELECT 1 FROM pg_sleep(1.5)");
         await Task.Delay(200);
 
-        await using (var c = await HostileClient.ConnectAsync(host.Port))
+        await using (var c = await RawPgClient.ConnectAsync(host.Port))
         {
-            await c.SendAsync([.. Packets.Int32(16), .. Packets.Int32(Packets.CancelRequestCode), .. RandomNumberGenerator.GetBytes(8)]);
+            await c.SendAsync([.. PgWire.Int32(16), .. PgWire.Int32(PgWire.CancelRequestCode), .. RandomNumberGenerator.GetBytes(8)]);
             var o = await c.ReadUntilClosedAsync();
             output.WriteLine(o.ToString());
             Assert.True(o.Closed, o.ToString());
@@ -261,8 +263,8 @@ public sealed class ProtocolViolationTests(PostgresFixture fixture, ITestOutputH
 
         var burst = Enumerable.Range(0, 200).Select(async _ =>
         {
-            await using var c = await HostileClient.ConnectAsync(host.Port);
-            await c.TrySendAsync([.. Packets.Int32(16), .. Packets.Int32(Packets.CancelRequestCode), .. RandomNumberGenerator.GetBytes(8)]);
+            await using var c = await RawPgClient.ConnectAsync(host.Port);
+            await c.TrySendAsync([.. PgWire.Int32(16), .. PgWire.Int32(PgWire.CancelRequestCode), .. RandomNumberGenerator.GetBytes(8)]);
             return await c.ReadUntilClosedAsync();
         });
         var outcomes = await Task.WhenAll(burst);
@@ -277,16 +279,16 @@ public sealed class ProtocolViolationTests(PostgresFixture fixture, ITestOutputH
     [Fact]
     public async Task CancelRequest_WithTheRightKey_StillCancels()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
-        await using var raw = await host.ConnectRawAsync();
+        await using var raw = await host.LoginOkAsync();
 
         var running = raw.QueryAsync("SELECT pg_sleep(10)");
         await Task.Delay(300);
-        await using (var c = await HostileClient.ConnectAsync(host.Port))
+        await using (var c = await RawPgClient.ConnectAsync(host.Port))
         {
-            await c.SendAsync([.. Packets.Int32(16), .. Packets.Int32(Packets.CancelRequestCode), .. Packets.Int32(raw.BackendPid), .. Packets.Int32(raw.BackendKey)]);
-            Assert.True(await c.WaitClosedAsync(TimeSpan.FromSeconds(5)));
+            await c.SendAsync([.. PgWire.Int32(16), .. PgWire.Int32(PgWire.CancelRequestCode), .. PgWire.Int32(raw.BackendPid), .. PgWire.Int32(raw.BackendKey)]);
+            Assert.True(await c.WaitForCloseAsync(TimeSpan.FromSeconds(5)));
         }
         var r = await running;
         Assert.Equal("57014", r.Error?.SqlState);
@@ -298,14 +300,14 @@ public sealed class ProtocolViolationTests(PostgresFixture fixture, ITestOutputH
     [Fact]
     public async Task ResetMidBatch_WithoutSync_ServerIsNotReusedDirty()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("default_pool_size", 2));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("default_pool_size", 2));
         await using var bystander = await Bystander.OpenAsync(host);
-        var c = await HostileClient.LoginAsync(host.Port);
+        var c = await host.LoginOkAsync();
         await c.SendAsync([
-            .. Packets.Typed('P', [0, .. Packets.CString("BEGIN"), 0, 0]),
-            .. Packets.Typed('B', [0, 0, 0, 0, 0, 0, 0, 0]),
-            .. Packets.Typed('E', [0, 0, 0, 0, 0]),
-            .. Packets.Typed('H', []),
+            .. PgWire.Message('P', [0, .. PgWire.CString("BEGIN"), 0, 0]),
+            .. PgWire.Message('B', [0, 0, 0, 0, 0, 0, 0, 0]),
+            .. PgWire.Message('E', [0, 0, 0, 0, 0]),
+            .. PgWire.Message('H', []),
         ]);
         await Task.Delay(300);
         c.Abort();

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Hostile;
 
@@ -21,17 +23,17 @@ public sealed class ResourceExhaustionTests(PostgresFixture fixture, ITestOutput
     [Fact]
     public async Task HalfStartupPackets_AreClosedByClientLoginTimeout_WhileOthersLogIn()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("client_login_timeout", 2));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("client_login_timeout", 2));
         await using var bystander = await Bystander.OpenAsync(host);
 
-        var startup = Packets.Startup(("user", "app"), ("database", "appdb"));
-        var slow = new List<HostileClient>();
+        var startup = PgWire.Startup(("user", "app"), ("database", "appdb"));
+        var slow = new List<RawPgClient>();
         try
         {
             var sw = Stopwatch.StartNew();
             for (var i = 0; i < 50; i++)
             {
-                var c = await HostileClient.ConnectAsync(host.Port);
+                var c = await RawPgClient.ConnectAsync(host.Port);
                 slow.Add(c);
                 await c.SendAsync(startup.AsMemory(0, startup.Length / 2));
             }
@@ -70,18 +72,18 @@ public sealed class ResourceExhaustionTests(PostgresFixture fixture, ITestOutput
     [Fact]
     public async Task StalledPasswordExchange_IsClosedByClientLoginTimeout_AndFreesItsSlot()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("client_login_timeout", 2).Setting("max_client_conn", 10));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("client_login_timeout", 2).Setting("max_client_conn", 10));
         await using var bystander = await Bystander.OpenAsync(host);
 
-        var stalled = new List<HostileClient>();
+        var stalled = new List<RawPgClient>();
         try
         {
             for (var i = 0; i < 9; i++)
             {
-                var c = await HostileClient.ConnectAsync(host.Port);
+                var c = await RawPgClient.ConnectAsync(host.Port);
                 stalled.Add(c);
-                await c.SendAsync(Packets.Startup(("user", "app"), ("database", "appdb")));
-                Assert.Equal(5, (await c.ReadMessageAsync())?.AuthCode);
+                await c.SendAsync(PgWire.Startup(("user", "app"), ("database", "appdb")));
+                Assert.Equal(5, (await c.ReadAsync())?.AuthCode);
             }
             // 1 bystander + 9 stalled = max_client_conn: the next one is refused for now.
             var full = await Assert.ThrowsAsync<PostgresException>(() => host.OpenAsync());
@@ -111,20 +113,20 @@ public sealed class ResourceExhaustionTests(PostgresFixture fixture, ITestOutput
     [Fact]
     public async Task ConnectionFlood_PastMaxClientConn_Gets53300_AndSlotsAreFreedAfterwards()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("max_client_conn", 20));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("max_client_conn", 20));
         await using var bystander = await Bystander.OpenAsync(host);
         Assert.Equal(1, host.Pooler.ClientCount);
 
-        var startup = Packets.Startup(("user", "app"), ("database", "appdb"));
+        var startup = PgWire.Startup(("user", "app"), ("database", "appdb"));
         var clients = await Task.WhenAll(Enumerable.Range(0, 100).Select(async _ =>
         {
-            var c = await HostileClient.ConnectAsync(host.Port);
+            var c = await RawPgClient.ConnectAsync(host.Port);
             await c.SendAsync(startup);
             return c;
         }));
         try
         {
-            var firsts = await Task.WhenAll(clients.Select(c => c.ReadMessageAsync(TimeSpan.FromSeconds(10))));
+            var firsts = await Task.WhenAll(clients.Select(c => c.ReadAsync(TimeSpan.FromSeconds(10))));
             var admitted = firsts.Count(m => m?.AuthCode == 5);
             var refused = firsts.Where(m => m?.Type == 'E').ToList();
             output.WriteLine($"admitted {admitted}, refused {refused.Count}, other {100 - admitted - refused.Count}");
@@ -139,7 +141,7 @@ public sealed class ResourceExhaustionTests(PostgresFixture fixture, ITestOutput
 
             // The refused ones are closed by the pooler.
             var refusedClients = clients.Where((_, i) => firsts[i]?.Type == 'E').ToArray();
-            var closed = await Task.WhenAll(refusedClients.Select(c => c.WaitClosedAsync(TimeSpan.FromSeconds(5))));
+            var closed = await Task.WhenAll(refusedClients.Select(c => c.WaitForCloseAsync(TimeSpan.FromSeconds(5))));
             Assert.All(closed, Assert.True);
 
             // The bystander, already admitted, keeps working during the flood.
@@ -184,7 +186,7 @@ public sealed class ResourceExhaustionTests(PostgresFixture fixture, ITestOutput
     [Fact]
     public async Task ClientThatNeverReads_LargeResult_BackpressureIsPerConnection_AndServerIsNotLeaked()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("default_pool_size", 4)
             .Setting("query_wait_timeout", 5));
         await using var bystander = await Bystander.OpenAsync(host);
@@ -195,10 +197,10 @@ public sealed class ResourceExhaustionTests(PostgresFixture fixture, ITestOutput
         var sql = $"SELECT repeat('x', 1000000) AS {marker} FROM generate_series(1,50)";
         var (allocatedBefore, workingSetBefore) = HostileAssert.Memory();
 
-        var stuck = await HostileClient.LoginAsync(host.Port, receiveBufferSize: 4096);
+        var stuck = await RawPgClient.LoginOkAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword, receiveBufferSize: 4096);
         try
         {
-            await stuck.SendAsync(Packets.Query(sql));
+            await stuck.SendAsync(PgWire.Query(sql));
 
             // Backpressure reaches PostgreSQL: its backend waits in ClientWrite, with the query still active.
             string? waitEvent = null;

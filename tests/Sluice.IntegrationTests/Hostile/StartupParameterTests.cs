@@ -1,5 +1,7 @@
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Hostile;
 
@@ -9,9 +11,9 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
 {
     private PostgresInstance Pg => fixture.Postgres;
 
-    private static async Task<Outcome> SendStartupAsync(SluiceHost host, byte[] packet)
+    private static async Task<Outcome> SendStartupAsync(TestPooler host, byte[] packet)
     {
-        await using var c = await HostileClient.ConnectAsync(host.Port);
+        await using var c = await RawPgClient.ConnectAsync(host.Port);
         await c.SendAsync(packet);
         return await c.ReadUntilClosedAsync();
     }
@@ -20,11 +22,11 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
     [Fact]
     public async Task HugeOptions_8KB_CleanError()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
         var options = string.Concat(Enumerable.Repeat("-c work_mem=64kB ", 8192 / 17 + 1))[..8192];
-        var o = await SendStartupAsync(host, Packets.Startup(("user", "app"), ("database", "appdb"), ("options", options)));
+        var o = await SendStartupAsync(host, PgWire.Startup(("user", "app"), ("database", "appdb"), ("options", options)));
         output.WriteLine(o.ToString());
         HostileAssert.FatalThenClosed(o, "08P01", "options", host);
         Assert.True(o.Elapsed < TimeSpan.FromSeconds(3), $"took {o.Elapsed}");
@@ -43,19 +45,19 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
     [InlineData("-c application_name=\\")]
     public async Task MalformedOptions_DoNotSpin(string options)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
-        await using var c = await HostileClient.ConnectAsync(host.Port);
-        await c.SendAsync(Packets.Startup(("user", "app"), ("database", "appdb"), ("options", options)));
+        await using var c = await RawPgClient.ConnectAsync(host.Port);
+        await c.SendAsync(PgWire.Startup(("user", "app"), ("database", "appdb"), ("options", options)));
         // Either refused, or (if the pooler accepts it) an md5 request: both are prompt and neither logs in.
-        var first = await c.ReadMessageAsync(TimeSpan.FromSeconds(3));
+        var first = await c.ReadAsync(TimeSpan.FromSeconds(3));
         output.WriteLine($"options={options}: {first}");
         Assert.NotNull(first);
         if (first.Type == 'E')
         {
             Assert.Equal("08P01", first.Fields['C']);
-            Assert.True(await c.WaitClosedAsync(TimeSpan.FromSeconds(3)), "not closed after the error");
+            Assert.True(await c.WaitForCloseAsync(TimeSpan.FromSeconds(3)), "not closed after the error");
         }
         else
         {
@@ -69,12 +71,12 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
     [Fact]
     public async Task ManyUnknownParameters_WithinPacketLimit_CleanError()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
         var parameters = new List<(string, string)> { ("user", "app"), ("database", "appdb") };
         parameters.AddRange(Enumerable.Range(0, 1100).Select(i => ($"p{i}", "v")));
-        var packet = Packets.Startup([.. parameters]);
+        var packet = PgWire.Startup([.. parameters]);
         Assert.True(packet.Length < 10_000, $"{packet.Length}");
         var o = await SendStartupAsync(host, packet);
         output.WriteLine(o.ToString());
@@ -87,14 +89,14 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
     [Fact]
     public async Task RepeatedIgnoredParameter_WithinLimit_IsHarmless()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("ignore_startup_parameters", "extra_float_digits"));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("ignore_startup_parameters", "extra_float_digits"));
         await using var bystander = await Bystander.OpenAsync(host);
 
         var parameters = new List<(string, string)> { ("user", "app"), ("database", "appdb") };
         parameters.AddRange(Enumerable.Repeat(("extra_float_digits", "3"), 400));
-        await using var c = await HostileClient.ConnectAsync(host.Port);
-        await c.SendAsync(Packets.Startup([.. parameters]));
-        Assert.Equal(5, (await c.ReadMessageAsync())?.AuthCode);
+        await using var c = await RawPgClient.ConnectAsync(host.Port);
+        await c.SendAsync(PgWire.Startup([.. parameters]));
+        Assert.Equal(5, (await c.ReadAsync())?.AuthCode);
 
         await bystander.AssertUnaffectedAsync();
     }
@@ -103,13 +105,13 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
     [Fact]
     public async Task UnboundedParameters_OverPacketLimit_CleanError()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
         var parameters = new List<(string, string)> { ("user", "app"), ("database", "appdb") };
         parameters.AddRange(Enumerable.Range(0, 50_000).Select(i => ($"p{i}", "v")));
-        var packet = Packets.Startup([.. parameters]);
-        await using var c = await HostileClient.ConnectAsync(host.Port);
+        var packet = PgWire.Startup([.. parameters]);
+        await using var c = await RawPgClient.ConnectAsync(host.Port);
         // The first 4 KB: a pooler that believes the length waits for the rest; one that checks it refuses now.
         await c.SendAsync(packet.AsMemory(0, 4096));
         var o = await c.ReadUntilClosedAsync();
@@ -128,20 +130,20 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
     [InlineData("no-user")]
     public async Task MalformedParameterList_CleanError(string shape)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
         byte[] body = shape switch
         {
-            "no-terminator" => [.. Packets.Int32(Packets.ProtocolV3), .. Packets.CString("user"), .. Packets.CString("app")],
-            "key-without-value" => [.. Packets.Int32(Packets.ProtocolV3), .. Packets.CString("user"), .. "app"u8.ToArray()],
-            "invalid-utf8" => [.. Packets.Int32(Packets.ProtocolV3), .. Packets.CString("user"), 0xC3, 0x28, 0xFF, 0, 0],
-            "empty-user" => [.. Packets.Int32(Packets.ProtocolV3), .. Packets.CString("user"), .. Packets.CString(""), 0],
-            "no-user" => [.. Packets.Int32(Packets.ProtocolV3), .. Packets.CString("database"), .. Packets.CString("appdb"), 0],
+            "no-terminator" => [.. PgWire.Int32(PgWire.ProtocolV3), .. PgWire.CString("user"), .. PgWire.CString("app")],
+            "key-without-value" => [.. PgWire.Int32(PgWire.ProtocolV3), .. PgWire.CString("user"), .. "app"u8.ToArray()],
+            "invalid-utf8" => [.. PgWire.Int32(PgWire.ProtocolV3), .. PgWire.CString("user"), 0xC3, 0x28, 0xFF, 0, 0],
+            "empty-user" => [.. PgWire.Int32(PgWire.ProtocolV3), .. PgWire.CString("user"), .. PgWire.CString(""), 0],
+            "no-user" => [.. PgWire.Int32(PgWire.ProtocolV3), .. PgWire.CString("database"), .. PgWire.CString("appdb"), 0],
             _ => throw new ArgumentOutOfRangeException(nameof(shape)),
         };
-        await using var c = await HostileClient.ConnectAsync(host.Port);
-        await c.SendAsync([.. Packets.Int32(body.Length + 4), .. body]);
+        await using var c = await RawPgClient.ConnectAsync(host.Port);
+        await c.SendAsync([.. PgWire.Int32(body.Length + 4), .. body]);
         var o = await c.ReadUntilClosedAsync();
         output.WriteLine(o.ToString());
         Assert.False(o.LoggedIn, o.ToString());
@@ -162,10 +164,10 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
     [Fact]
     public async Task UnknownStartupParameter_Is08P01_WithItsName()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
-        var o = await SendStartupAsync(host, Packets.Startup(("user", "app"), ("database", "appdb"), ("extra_float_digits", "3")));
+        var o = await SendStartupAsync(host, PgWire.Startup(("user", "app"), ("database", "appdb"), ("extra_float_digits", "3")));
         output.WriteLine(o.ToString());
         HostileAssert.FatalThenClosed(o, "08P01", "unsupported startup parameter: extra_float_digits", host);
 
@@ -176,10 +178,10 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
     [Fact]
     public async Task IgnoredStartupParameter_IsAccepted()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("ignore_startup_parameters", "extra_float_digits"));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("ignore_startup_parameters", "extra_float_digits"));
         await using var bystander = await Bystander.OpenAsync(host);
 
-        await using (var raw = await host.ConnectRawAsync(extraParameters: new Dictionary<string, string> { ["extra_float_digits"] = "3" }))
+        await using (var raw = await host.LoginOkAsync(parameters: [("extra_float_digits", "3")]))
         {
             var r = await raw.QueryAsync("SELECT 1.5::float8::text");
             Assert.Null(r.Error);
@@ -187,7 +189,7 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
         }
 
         // Another unknown name is still refused.
-        var o = await SendStartupAsync(host, Packets.Startup(("user", "app"), ("database", "appdb"), ("geqo", "off")));
+        var o = await SendStartupAsync(host, PgWire.Startup(("user", "app"), ("database", "appdb"), ("geqo", "off")));
         HostileAssert.FatalThenClosed(o, "08P01", "unsupported startup parameter: geqo", host);
 
         await bystander.AssertUnaffectedAsync();
@@ -198,14 +200,14 @@ public sealed class StartupParameterTests(PostgresFixture fixture, ITestOutputHe
     [InlineData(2 << 16, "V2")]
     [InlineData(4 << 16, null)]
     [InlineData(0x12345678, null)]
-    [InlineData(Packets.CancelRequestCode, null)]
+    [InlineData(PgWire.CancelRequestCode, null)]
     public async Task BadProtocolVersion_CleanError(int version, string? messagePart)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         await using var bystander = await Bystander.OpenAsync(host);
 
-        byte[] body = [.. Packets.Int32(version), .. Packets.CString("user"), .. Packets.CString("app"), 0];
-        var o = await SendStartupAsync(host, [.. Packets.Int32(body.Length + 4), .. body]);
+        byte[] body = [.. PgWire.Int32(version), .. PgWire.CString("user"), .. PgWire.CString("app"), 0];
+        var o = await SendStartupAsync(host, [.. PgWire.Int32(body.Length + 4), .. body]);
         output.WriteLine(o.ToString());
         Assert.True(o.Closed, o.ToString());
         Assert.False(o.LoggedIn, o.ToString());

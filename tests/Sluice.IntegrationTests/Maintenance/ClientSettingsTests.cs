@@ -4,6 +4,8 @@ using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
 using Sluice.Testing.FakePostgres;
+using Sluice.Testing.Hosting;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Maintenance;
 
@@ -16,9 +18,9 @@ public sealed class ClientSettingsTests(PostgresFixture fixture, ITestOutputHelp
     [Fact]
     public async Task DisablePqexec_SimpleQueryIsRefused_ExtendedProtocolWorks()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("disable_pqexec", 1));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("disable_pqexec", 1));
 
-        await using (var raw = await host.ConnectRawAsync())
+        await using (var raw = await host.LoginOkAsync())
         {
             var result = await raw.QueryAsync("SELECT 1");
             Assert.NotNull(result.Error);
@@ -44,7 +46,7 @@ public sealed class ClientSettingsTests(PostgresFixture fixture, ITestOutputHelp
     public async Task ApplicationNameAddHost_ServerSeesTheClientsAddress(string? applicationName)
     {
         await using var role = await TestRole.CreateAsync(Pg, "anah");
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("application_name_add_host", 1),
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("application_name_add_host", 1),
             users: [role.AuthFileEntry]);
         await using var conn = await host.OpenAsync(role.Name, role.Password, tweak: b => b.ApplicationName = applicationName);
 
@@ -60,7 +62,7 @@ public sealed class ClientSettingsTests(PostgresFixture fixture, ITestOutputHelp
     [Fact]
     public async Task ApplicationNameAddHost_Off_NameIsUnchanged()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("application_name_add_host", 0));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("application_name_add_host", 0));
         await using var conn = await host.OpenAsync(tweak: b => b.ApplicationName = "billing");
         Assert.Equal("billing", await conn.ScalarAsync<string>("SELECT current_setting('application_name')"));
     }
@@ -69,24 +71,24 @@ public sealed class ClientSettingsTests(PostgresFixture fixture, ITestOutputHelp
     public async Task LoginNotifyMessage_IsANoticeBetweenBackendKeyDataAndReadyForQuery()
     {
         const string text = "maintenance window tonight at 22:00";
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("login_notify_message", text).Setting("auth_type", "trust"));
-        await using var client = await PgTestClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, host.Port));
-        await client.SendAsync(PgWire.Startup([new("user", PostgresInstance.AppUser), new("database", PostgresInstance.AppDatabase)]));
+        await using var client = await RawPgClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, host.Port));
+        await client.SendAsync(PgWire.Startup(("user", PostgresInstance.AppUser), ("database", PostgresInstance.AppDatabase)));
 
         var welcome = new List<PgMessage>();
         while (await client.ReadAsync() is { } message)
         {
             welcome.Add(message);
-            if (message.Code is 'Z' or 'E')
+            if (message.Type is 'Z' or 'E')
             {
                 break;
             }
         }
 
-        var codes = new string([.. welcome.Select(m => m.Code)]);
+        var codes = new string([.. welcome.Select(m => m.Type)]);
         Assert.Matches("^RS+KNZ$", codes);
-        var notice = welcome[^2].ErrorFields();
+        var notice = welcome[^2].Fields;
         Assert.Equal("NOTICE", notice['S']);
         Assert.Equal(text, notice['M']);
     }
@@ -97,7 +99,7 @@ public sealed class ClientSettingsTests(PostgresFixture fixture, ITestOutputHelp
         // Npgsql 10 does not raise its Notice event for notices that arrive during Open (checked against a bare fake
         // server too), so the notice itself is asserted on the wire above; here: a driver is not disturbed by it.
         const string text = "maintenance window tonight at 22:00";
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("login_notify_message", text));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("login_notify_message", text));
         var notices = new List<PostgresNotice>();
         await using var conn = new NpgsqlConnection(host.ConnectionString());
         conn.Notice += (_, e) =>
@@ -126,7 +128,7 @@ public sealed class ClientSettingsTests(PostgresFixture fixture, ITestOutputHelp
     public async Task ParameterTracking_ClientsSharingOneServer_EachAlwaysSeeTheirOwnTimeZoneAndApplicationName()
     {
         await using var role = await TestRole.CreateAsync(Pg, "trk");
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("pool_mode", "transaction").Setting("default_pool_size", 1),
             users: [role.AuthFileEntry]);
         (string Zone, string App)[] wanted = [("Asia/Tokyo", "alpha"), ("America/Sao_Paulo", "beta"), ("Europe/Lisbon", "gamma")];

@@ -1,5 +1,6 @@
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Maintenance;
 
@@ -13,7 +14,7 @@ public sealed class OverrideTests(PostgresFixture fixture, ITestOutputHelper out
     private PostgresInstance Pg => fixture.Postgres;
 
     /// <summary>Largest number of backends the role reaches while 12 clients run overlapping transactions.</summary>
-    private async Task<long> PeakBackendsAsync(SluiceHost host, TestRole role, string database)
+    private async Task<long> PeakBackendsAsync(TestPooler host, TestRole role, string database)
     {
         await using var sampler = new RolesSampler(Pg, role.Name);
         var tasks = Enumerable.Range(0, 12).Select(_ => Task.Run(async () =>
@@ -38,7 +39,7 @@ public sealed class OverrideTests(PostgresFixture fixture, ITestOutputHelper out
         await using var plain = await TestRole.CreateAsync(Pg, "psz");
         await using var limited = await TestRole.CreateAsync(Pg, "psz");
         await using var other = await TestRole.CreateAsync(Pg, "psz");
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
                 .Setting("default_pool_size", 6)
                 .Database(PostgresInstance.AppDatabase, Pg.LibpqConnectString(PostgresInstance.AppDatabase, "pool_size=2"))
                 .User(limited.Name, "pool_size=1"),
@@ -50,7 +51,7 @@ public sealed class OverrideTests(PostgresFixture fixture, ITestOutputHelper out
     }
 
     /// <summary>Transaction pooling hands a released server to the next client; session pooling keeps it with its client.</summary>
-    private static async Task<bool> SharesServerAsync(SluiceHost host, TestRole role, string database)
+    private static async Task<bool> SharesServerAsync(TestPooler host, TestRole role, string database)
     {
         await using var a = await host.OpenAsync(role.Name, role.Password, database);
         await using var b = await host.OpenAsync(role.Name, role.Password, database);
@@ -66,7 +67,7 @@ public sealed class OverrideTests(PostgresFixture fixture, ITestOutputHelper out
         await using var plain = await TestRole.CreateAsync(Pg, "pmd");
         await using var sessionUser = await TestRole.CreateAsync(Pg, "pmd");
         await using var txUser = await TestRole.CreateAsync(Pg, "pmd");
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
                 .Setting("pool_mode", "session")
                 .Setting("default_pool_size", 2)
                 .Database(PostgresInstance.AppDatabase, Pg.LibpqConnectString(PostgresInstance.AppDatabase, "pool_mode=transaction"))
@@ -83,7 +84,7 @@ public sealed class OverrideTests(PostgresFixture fixture, ITestOutputHelper out
     [Fact]
     public async Task StatementMode_FromTheDatabaseEntry_RefusesTransactionBlocks()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("pool_mode", "transaction")
             .Database("postgres", Pg.LibpqConnectString("postgres", "pool_mode=statement")));
 

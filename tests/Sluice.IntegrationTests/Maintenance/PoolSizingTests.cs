@@ -1,5 +1,6 @@
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 using static Sluice.IntegrationTests.Maintenance.MaintenanceKit;
 
 namespace Sluice.IntegrationTests.Maintenance;
@@ -14,7 +15,7 @@ public sealed class PoolSizingTests(PostgresFixture fixture, ITestOutputHelper o
     public async Task MinPoolSize_WithForcedUser_OpensServersBeforeAnyClient_NeverPastPoolSize()
     {
         await using var role = await TestRole.CreateAsync(Pg, "warm");
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Database("warm", Pg.LibpqConnectString(PostgresInstance.AppDatabase, $"user={role.Name} password={role.Password} min_pool_size=3 pool_size=2")),
             users: [role.AuthFileEntry]);
 
@@ -27,7 +28,7 @@ public sealed class PoolSizingTests(PostgresFixture fixture, ITestOutputHelper o
     public async Task ReservePool_EachReserveServerIsLogged_AndOnlyAfterTheTimeout()
     {
         await using var role = await TestRole.CreateAsync(Pg, "rlog");
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("pool_mode", "statement").Setting("default_pool_size", 1)
             .Setting("reserve_pool_size", 2).Setting("reserve_pool_timeout", 1),
             users: [role.AuthFileEntry]);
@@ -53,7 +54,7 @@ public sealed class PoolSizingTests(PostgresFixture fixture, ITestOutputHelper o
     public async Task ReservePool_ZeroTimeoutDisablesTheReserve()
     {
         await using var role = await TestRole.CreateAsync(Pg, "rnone");
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("pool_mode", "statement").Setting("default_pool_size", 1)
             .Setting("reserve_pool_size", 2).Setting("reserve_pool_timeout", 0),
             users: [role.AuthFileEntry]);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 using static Sluice.IntegrationTests.Maintenance.MaintenanceKit;
 
 namespace Sluice.IntegrationTests.Maintenance;
@@ -16,7 +17,7 @@ public sealed class RealLimitTests(PostgresFixture fixture, ITestOutputHelper ou
     public async Task ReservePool_ThirdTransactionWaitsReserveTimeout_ThenGetsAReserveServer()
     {
         await using var role = await TestRole.CreateAsync(Pg, "rsv");
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("default_pool_size", 2).Setting("reserve_pool_size", 2).Setting("reserve_pool_timeout", 1),
             users: [role.AuthFileEntry]);
         await using var a = await host.OpenAsync(role.Name, role.Password);
@@ -46,7 +47,7 @@ public sealed class RealLimitTests(PostgresFixture fixture, ITestOutputHelper ou
     {
         await using var r1 = await TestRole.CreateAsync(Pg, "mdb");
         await using var r2 = await TestRole.CreateAsync(Pg, "mdb");
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("max_db_connections", 5).Setting("default_pool_size", 20).Setting("max_client_conn", 600),
             users: [r1.AuthFileEntry, r2.AuthFileEntry]);
         await using var sampler = new RolesSampler(Pg, r1.Name, r2.Name);
@@ -80,7 +81,7 @@ public sealed class RealLimitTests(PostgresFixture fixture, ITestOutputHelper ou
     public async Task MaxUserConnections2_OneUserInTwoDatabases_NeverMoreThanTwoBackends()
     {
         await using var role = await TestRole.CreateAsync(Pg, "muc");
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("max_user_connections", 2).Setting("default_pool_size", 10),
             users: [role.AuthFileEntry]);
         await using var sampler = new RolesSampler(Pg, role.Name);
@@ -108,7 +109,7 @@ public sealed class RealLimitTests(PostgresFixture fixture, ITestOutputHelper ou
         // PgBouncer (launch_new_connection → evict_user_connection) closes an idle server of another pool of the same
         // user when max_user_connections is reached, so a pool with no server of its own is not starved.
         await using var role = await TestRole.CreateAsync(Pg, "evu");
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("max_user_connections", 2).Setting("default_pool_size", 5).Setting("query_wait_timeout", 8),
             users: [role.AuthFileEntry]);
         await using (var a = await host.OpenAsync(role.Name, role.Password))
@@ -136,7 +137,7 @@ public sealed class RealLimitTests(PostgresFixture fixture, ITestOutputHelper ou
         // Same for max_db_connections (PgBouncer's evict_connection): user B's pool must not starve behind user A's idle servers.
         await using var r1 = await TestRole.CreateAsync(Pg, "evd");
         await using var r2 = await TestRole.CreateAsync(Pg, "evd");
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("max_db_connections", 2).Setting("default_pool_size", 5).Setting("query_wait_timeout", 8),
             users: [r1.AuthFileEntry, r2.AuthFileEntry]);
         await using (var a = await host.OpenAsync(r1.Name, r1.Password))
@@ -161,7 +162,7 @@ public sealed class RealLimitTests(PostgresFixture fixture, ITestOutputHelper ou
     [Fact]
     public async Task MaxClientConn_ExtraClientGets53300_AndIsAdmittedOnceAnotherLeaves()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("max_client_conn", 3));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("max_client_conn", 3));
         var open = new List<NpgsqlConnection>();
         try
         {
@@ -192,7 +193,7 @@ public sealed class RealLimitTests(PostgresFixture fixture, ITestOutputHelper ou
     [Fact]
     public async Task MaxDbClientConnections_ThirdClientOfTheDatabaseIsRefused_OtherDatabaseUnaffected()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("max_db_client_connections", 2));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("max_db_client_connections", 2));
         await using var a = await host.OpenAsync();
         await using var b = await host.OpenAsync();
 
@@ -212,7 +213,7 @@ public sealed class RealLimitTests(PostgresFixture fixture, ITestOutputHelper ou
     [Fact]
     public async Task MaxUserClientConnections_ThirdClientOfTheUserIsRefused_OtherUserUnaffected()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("max_user_client_connections", 2));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("max_user_client_connections", 2));
         await using var a = await host.OpenAsync();
         await using var b = await host.OpenAsync(database: "postgres");   // the limit counts the user across databases
 
@@ -233,7 +234,7 @@ public sealed class RealLimitTests(PostgresFixture fixture, ITestOutputHelper ou
     public async Task MinPoolSize3_ThreeBackendsAppearAfterTheFirstClient()
     {
         await using var role = await TestRole.CreateAsync(Pg, "minp");
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("min_pool_size", 3).Setting("default_pool_size", 10),
             users: [role.AuthFileEntry]);
         await Task.Delay(1200);   // two janitor periods with no client: nothing is opened

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 using static Sluice.IntegrationTests.Maintenance.MaintenanceKit;
 
 namespace Sluice.IntegrationTests.Maintenance;
@@ -14,12 +15,12 @@ public sealed class RealTimeoutTests(PostgresFixture fixture, ITestOutputHelper 
 {
     private PostgresInstance Pg => fixture.Postgres;
 
-    private async Task<(TestRole Role, SluiceHost Host)> StartAsync(Action<IniBuilder> configure)
+    private async Task<(TestRole Role, TestPooler Host)> StartAsync(Action<IniBuilder> configure)
     {
         var role = await TestRole.CreateAsync(Pg, "tmo");
         try
         {
-            var host = await SluiceHost.StartAsync(Pg, output, configure, users: [role.AuthFileEntry]);
+            var host = await TestPooler.StartAsync(Pg, output, configure, users: [role.AuthFileEntry]);
             return (role, host);
         }
         catch
@@ -29,7 +30,7 @@ public sealed class RealTimeoutTests(PostgresFixture fixture, ITestOutputHelper 
         }
     }
 
-    private static Task<NpgsqlConnection> OpenAsync(SluiceHost host, TestRole role, Action<NpgsqlConnectionStringBuilder>? tweak = null) =>
+    private static Task<NpgsqlConnection> OpenAsync(TestPooler host, TestRole role, Action<NpgsqlConnectionStringBuilder>? tweak = null) =>
         host.OpenAsync(role.Name, role.Password, tweak: tweak);
 
     [Fact]
@@ -222,7 +223,7 @@ public sealed class RealTimeoutTests(PostgresFixture fixture, ITestOutputHelper 
         var port = ((IPEndPoint)silent.LocalEndpoint).Port;
         try
         {
-            await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+            await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
                 .Setting("server_connect_timeout", 1)
                 .Setting("query_wait_timeout", 3)
                 .Database("silent", $"host=127.0.0.1 port={port} dbname=silent"));

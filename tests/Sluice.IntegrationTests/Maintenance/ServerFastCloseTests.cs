@@ -1,6 +1,7 @@
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Maintenance;
 
@@ -26,7 +27,7 @@ public sealed class ServerFastCloseTests(PostgresFixture fixture, ITestOutputHel
     [InlineData(false)]
     public async Task Reconnect_DropsIdleSession_OnlyWithFastClose(bool fastClose)
     {
-        await using var host = await SluiceHost.StartAsync(fixture.Postgres, output,
+        await using var host = await TestPooler.StartAsync(fixture.Postgres, output,
             ini => ini.Setting("pool_mode", "session").Setting("server_fast_close", fastClose ? 1 : 0));
         await using var conn = await host.OpenAsync();
         Assert.Equal(1, await conn.ScalarAsync<int>("SELECT 1"));
@@ -41,7 +42,7 @@ public sealed class ServerFastCloseTests(PostgresFixture fixture, ITestOutputHel
     [Fact]
     public async Task Reconnect_WithFastClose_LeavesOpenTransactionAlone()
     {
-        await using var host = await SluiceHost.StartAsync(fixture.Postgres, output,
+        await using var host = await TestPooler.StartAsync(fixture.Postgres, output,
             ini => ini.Setting("pool_mode", "session").Setting("server_fast_close", 1));
         await using var conn = await host.OpenAsync();
         await using var tx = await conn.BeginTransactionAsync();

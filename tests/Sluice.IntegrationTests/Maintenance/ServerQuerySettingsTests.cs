@@ -1,6 +1,7 @@
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 using static Sluice.IntegrationTests.Maintenance.MaintenanceKit;
 
 namespace Sluice.IntegrationTests.Maintenance;
@@ -28,7 +29,7 @@ public sealed class ServerQuerySettingsTests(PostgresFixture fixture, ITestOutpu
     public async Task ServerCheckQuery_IdleServerKilled_NextClientStillSucceeds()
     {
         await using var role = await TestRole.CreateAsync(Pg, "chk");
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("default_pool_size", 1).Setting("server_check_delay", 0).Setting("server_check_query", "select 1"),
             users: [role.AuthFileEntry]);
         int first;
@@ -56,7 +57,7 @@ public sealed class ServerQuerySettingsTests(PostgresFixture fixture, ITestOutpu
         var sequence = await CreateSequenceAsync(role);
         try
         {
-            await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+            await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
                 .Setting("default_pool_size", 1)
                 .Setting("server_check_delay", delay)
                 .Setting("server_check_query", $"select nextval('{sequence}')"),
@@ -93,7 +94,7 @@ public sealed class ServerQuerySettingsTests(PostgresFixture fixture, ITestOutpu
     public async Task ServerResetQueryAlways_TransactionMode_SessionStateDoesNotLeakToTheNextClient(bool always)
     {
         await using var role = await TestRole.CreateAsync(Pg, "rst");
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("pool_mode", "transaction")
             .Setting("default_pool_size", 1)
             .Setting("pin_session_state", 0)   // PgBouncer's behaviour: a SET does not keep the server
@@ -127,7 +128,7 @@ public sealed class ServerQuerySettingsTests(PostgresFixture fixture, ITestOutpu
         try
         {
             var connectQuery = $"SELECT set_config(''sluice.cq'', nextval(''{sequence}'')::text, false)";
-            await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+            await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
                 .Setting("default_pool_size", 3)
                 .Database(PostgresInstance.AppDatabase, Pg.LibpqConnectString(PostgresInstance.AppDatabase, $"connect_query='{connectQuery}'")),
                 users: [role.AuthFileEntry]);

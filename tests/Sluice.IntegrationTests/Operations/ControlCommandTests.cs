@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Operations;
 
@@ -21,7 +22,7 @@ public sealed class ControlCommandTests
     [Fact]
     public async Task Disable_RefusesNewLogins_ConnectedClientsKeepWorking_EnableRestores()
     {
-        await using var host = await OpsHost.StartAsync(_fixture.Postgres, _output);
+        await using var host = await TestPooler.StartOperationsAsync(_fixture.Postgres, _output);
         await using var connected = new NpgsqlConnection(host.ConnectionString());
         await connected.OpenAsync();
         Assert.Equal(1, await connected.ScalarAsync<int>("SELECT 1"));
@@ -63,14 +64,14 @@ public sealed class ControlCommandTests
     public async Task Reconnect_ReplacesEveryServer_AndWaitCloseReturnsOnceTheLastOldOneIsReleased()
     {
         await using var db = await BenchDatabase.CreateAsync(_fixture.Postgres, initialize: false);
-        await using var host = await OpsHost.StartAsync(_fixture.Postgres, _output,
+        await using var host = await TestPooler.StartOperationsAsync(_fixture.Postgres, _output,
             ini => ini.Database(db.Name, _fixture.Postgres.LibpqConnectString(db.Name)));
         var clients = new List<NpgsqlConnection>();
         try
         {
             for (var i = 0; i < 3; i++)
             {
-                var c = new NpgsqlConnection(host.ConnectionString(db.Name));
+                var c = new NpgsqlConnection(host.ConnectionString(database: db.Name));
                 await c.OpenAsync();
                 clients.Add(c);
             }
@@ -118,11 +119,11 @@ public sealed class ControlCommandTests
     [Fact]
     public async Task Kill_DisconnectsTheDatabasesClients_OthersUnaffected_AndNeedsResume()
     {
-        await using var host = await OpsHost.StartAsync(_fixture.Postgres, _output,
+        await using var host = await TestPooler.StartOperationsAsync(_fixture.Postgres, _output,
             ini => ini.Database("other", _fixture.Postgres.LibpqConnectString(PostgresInstance.AppDatabase)));
         await using var victim1 = new NpgsqlConnection(host.ConnectionString());
         await using var victim2 = new NpgsqlConnection(host.ConnectionString());
-        await using var bystander = new NpgsqlConnection(host.ConnectionString("other"));
+        await using var bystander = new NpgsqlConnection(host.ConnectionString(database: "other"));
         await victim1.OpenAsync();
         await victim2.OpenAsync();
         await bystander.OpenAsync();
@@ -159,10 +160,10 @@ public sealed class ControlCommandTests
     [Fact]
     public async Task Kill_WithoutDatabase_DropsEveryDatabase()
     {
-        await using var host = await OpsHost.StartAsync(_fixture.Postgres, _output,
+        await using var host = await TestPooler.StartOperationsAsync(_fixture.Postgres, _output,
             ini => ini.Database("other", _fixture.Postgres.LibpqConnectString(PostgresInstance.AppDatabase)));
         await using var a = new NpgsqlConnection(host.ConnectionString());
-        await using var b = new NpgsqlConnection(host.ConnectionString("other"));
+        await using var b = new NpgsqlConnection(host.ConnectionString(database: "other"));
         await a.OpenAsync();
         await b.OpenAsync();
         await a.ScalarAsync<int>("SELECT 1");
@@ -174,7 +175,7 @@ public sealed class ControlCommandTests
         await Assert.ThrowsAnyAsync<NpgsqlException>(() => a.ScalarAsync<int>("SELECT 2"));
         await Assert.ThrowsAnyAsync<NpgsqlException>(() => b.ScalarAsync<int>("SELECT 2"));
         Assert.True((await host.ConsoleAsync("RESUME")).Success);
-        await using var after = new NpgsqlConnection(host.ConnectionString("other"));
+        await using var after = new NpgsqlConnection(host.ConnectionString(database: "other"));
         await after.OpenAsync();
         Assert.Equal(3, await after.ScalarAsync<int>("SELECT 3"));
     }
@@ -182,7 +183,7 @@ public sealed class ControlCommandTests
     [Fact]
     public async Task KillClient_DisconnectsOnlyThatClient()
     {
-        await using var host = await OpsHost.StartAsync(_fixture.Postgres, _output);
+        await using var host = await TestPooler.StartOperationsAsync(_fixture.Postgres, _output);
         await using var victim = new NpgsqlConnection(host.ConnectionString(extra: "Application Name=victim"));
         await using var bystander = new NpgsqlConnection(host.ConnectionString(extra: "Application Name=bystander"));
         await victim.OpenAsync();
@@ -214,7 +215,7 @@ public sealed class ControlCommandTests
     public async Task SetDefaultPoolSize_ShowsInConfig_AndCapsServers()
     {
         await using var role = await TestRole.CreateAsync(_fixture.Postgres, "setpool");
-        await using var host = await OpsHost.StartAsync(_fixture.Postgres, _output, extraUsers: [role.AuthFileEntry]);
+        await using var host = await TestPooler.StartOperationsAsync(_fixture.Postgres, _output, extraUsers: [role.AuthFileEntry]);
         await using (var warm = new NpgsqlConnection(host.ConnectionString(user: role.Name, password: role.Password)))
         {
             await warm.OpenAsync();
@@ -251,7 +252,7 @@ public sealed class ControlCommandTests
     [Fact]
     public async Task ShowDatabasesAndShowState_ReflectPauseAndDisable()
     {
-        await using var host = await OpsHost.StartAsync(_fixture.Postgres, _output,
+        await using var host = await TestPooler.StartOperationsAsync(_fixture.Postgres, _output,
             ini => ini.Database("other", _fixture.Postgres.LibpqConnectString(PostgresInstance.AppDatabase)));
         await using (var warm = new NpgsqlConnection(host.ConnectionString()))
         {
@@ -285,7 +286,7 @@ public sealed class ControlCommandTests
     [Fact]
     public async Task PauseTwice_AndResumeWhenNotPaused_AreErrors()
     {
-        await using var host = await OpsHost.StartAsync(_fixture.Postgres, _output);
+        await using var host = await TestPooler.StartOperationsAsync(_fixture.Postgres, _output);
 
         var resume = await host.ConsoleAsync("RESUME");
         Assert.False(resume.Success, "RESUME of a pooler that is not paused succeeded: " + resume);
@@ -298,7 +299,7 @@ public sealed class ControlCommandTests
         Assert.Contains("already", again.StdErr);
     }
 
-    private static async Task<List<int>> ServerPidsAsync(OpsHost host, string database)
+    private static async Task<List<int>> ServerPidsAsync(TestPooler host, string database)
     {
         var r = await host.ConsoleAsync("SHOW SERVERS");
         Assert.True(r.Success, r.ToString());

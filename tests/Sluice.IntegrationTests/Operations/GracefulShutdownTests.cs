@@ -2,6 +2,7 @@ using Npgsql;
 using Sluice.Hosting;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Operations;
 
@@ -13,7 +14,7 @@ namespace Sluice.IntegrationTests.Operations;
 [Collection(PostgresCollection.Name)]
 public sealed class GracefulShutdownTests(PostgresFixture fixture, ITestOutputHelper output)
 {
-    private static string UnixConnectionString(SluiceHost host) => new NpgsqlConnectionStringBuilder
+    private static string UnixConnectionString(TestPooler host) => new NpgsqlConnectionStringBuilder
     {
         Host = host.SocketDir,
         Port = host.Port,
@@ -27,7 +28,7 @@ public sealed class GracefulShutdownTests(PostgresFixture fixture, ITestOutputHe
     [Fact]
     public async Task WaitForClients_ClosesTcp_KeepsUnixSocketButRefusesLogins_ConnectedClientCarriesOn()
     {
-        await using var host = await SluiceHost.StartAsync(fixture.Postgres, output);
+        await using var host = await TestPooler.StartAsync(fixture.Postgres, output);
         await using var connected = await host.OpenAsync();
         Assert.Equal(1, await connected.ScalarAsync<int>("SELECT 1"));
 
@@ -46,7 +47,7 @@ public sealed class GracefulShutdownTests(PostgresFixture fixture, ITestOutputHe
     [Fact]
     public async Task WaitForServers_OpenTransactionFinishes_NextTransactionIsRefused()
     {
-        await using var host = await SluiceHost.StartAsync(fixture.Postgres, output, ini => ini.Setting("pool_mode", "transaction"));
+        await using var host = await TestPooler.StartAsync(fixture.Postgres, output, ini => ini.Setting("pool_mode", "transaction"));
         await using var inTransaction = await host.OpenAsync();
         await using var idle = await host.OpenAsync();
         Assert.Equal(1, await idle.ScalarAsync<int>("SELECT 1"));

@@ -4,6 +4,7 @@ using System.Globalization;
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Operations;
 
@@ -24,7 +25,7 @@ public sealed class MetricsTests
     public async Task Metrics_DuringAndAfterPgbench_AgreeWithShowStats_AndTheMeter()
     {
         await using var bench = await BenchDatabase.CreateAsync(_fixture.Postgres);
-        await using var host = await OpsHost.StartAsync(_fixture.Postgres, _output, ini => ini
+        await using var host = await TestPooler.StartOperationsAsync(_fixture.Postgres, _output, ini => ini
             .Setting("stats_listen_addr", "127.0.0.1")
             .Setting("stats_listen_port", 0)
             .Setting("default_pool_size", 10)
@@ -32,7 +33,7 @@ public sealed class MetricsTests
         var http = host.Pooler.HttpEndpoint;
         Assert.NotNull(http);
 
-        var pgbench = host.PgbenchAsync(bench.Name, ["-c", "10", "-j", "2", "-T", "5", "-n"], TimeSpan.FromSeconds(60));
+        var pgbench = Ops.PgbenchAsync(host.Port, bench.Name, ["-c", "10", "-j", "2", "-T", "5", "-n"], TimeSpan.FromSeconds(60));
         Assert.True(await Ops.UntilAsync(async () => (await Ops.RowAsync(host.ConsoleAsync, "SHOW STATS", "database", bench.Name)).Long("total_xact_count") > 50,
             TimeSpan.FromSeconds(15)), "pgbench did not get going through Sluice");
 
@@ -102,7 +103,7 @@ public sealed class MetricsTests
     [Fact]
     public async Task Healthz_IsAlways200_ReadyzIs503WhilePaused()
     {
-        await using var host = await OpsHost.StartAsync(_fixture.Postgres, _output, ini => ini
+        await using var host = await TestPooler.StartOperationsAsync(_fixture.Postgres, _output, ini => ini
             .Setting("stats_listen_addr", "127.0.0.1")
             .Setting("stats_listen_port", 0));
         var http = host.Pooler.HttpEndpoint!;
@@ -135,7 +136,7 @@ public sealed class MetricsTests
     [Fact]
     public async Task Metrics_ExposesPoolGaugesAndConfig_UnderExporterNames()
     {
-        await using var host = await OpsHost.StartAsync(_fixture.Postgres, _output, ini => ini
+        await using var host = await TestPooler.StartOperationsAsync(_fixture.Postgres, _output, ini => ini
             .Setting("stats_listen_addr", "127.0.0.1")
             .Setting("stats_listen_port", 0)
             .Setting("max_client_conn", 123)

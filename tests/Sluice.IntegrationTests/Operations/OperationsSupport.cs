@@ -4,27 +4,24 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
-using Microsoft.Extensions.Logging;
-using Sluice.Config;
-using Sluice.Hosting;
-using Sluice.IntegrationTests.Admin;
-using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Admin;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Operations;
 
 /// <summary>Users every operations host knows: the console admin and the fixture's app role.</summary>
 internal static class OpsUsers
 {
-    public const string Admin = "admin";
-    public const string AdminPassword = "adminpass";
+    public const string Admin = TestUsers.Admin;
+    public const string AdminPassword = TestUsers.AdminPassword;
     public const string App = PostgresInstance.AppUser;
     public const string AppPassword = PostgresInstance.AppPassword;
 
     public static (string User, string Secret)[] AuthFile(IEnumerable<(string User, string Secret)>? extra) =>
         [(Admin, AdminPassword), (App, AppPassword), .. extra ?? []];
 
-    /// <summary>The [pgbouncer] settings shared by the in-process host and the published binary.</summary>
+    /// <summary>The [pgbouncer] settings of the published binary (TestPooler.StartOperationsAsync sets the same in process).</summary>
     public static IniBuilder BaseIni(string authFile, int port) => new IniBuilder()
         .Setting("listen_addr", "127.0.0.1")
         .Setting("listen_port", port)
@@ -36,113 +33,6 @@ internal static class OpsUsers
         .Setting("pool_mode", "transaction")
         .Setting("default_pool_size", 5)
         .Setting("max_client_conn", 200);
-}
-
-/// <summary>
-/// Sluice in the test process with its ini on disk (RELOAD re-reads it), the console user "admin", and a log
-/// captured in memory. TCP on 127.0.0.1 with an OS-chosen port.
-/// </summary>
-internal sealed class OpsHost : IAsyncDisposable
-{
-    private readonly TestLoggerProvider _logs;
-    private int _disposed;
-
-    private OpsHost(TempDirectory dir, string iniPath, IniBuilder ini, Pooler pooler, TestLoggerProvider logs)
-    {
-        Dir = dir;
-        IniPath = iniPath;
-        Ini = ini;
-        Pooler = pooler;
-        _logs = logs;
-        Port = pooler.Endpoints.OfType<IPEndPoint>().Select(e => e.Port).First();
-    }
-
-    public TempDirectory Dir { get; }
-
-    public string IniPath { get; }
-
-    public IniBuilder Ini { get; }
-
-    public Pooler Pooler { get; }
-
-    public int Port { get; }
-
-    public string LogTail(int lines = 60) => _logs.Tail(lines);
-
-    public static async Task<OpsHost> StartAsync(
-        PostgresInstance postgres,
-        ITestOutputHelper? output,
-        Action<IniBuilder>? configure = null,
-        IEnumerable<(string User, string Secret)>? extraUsers = null)
-    {
-        var dir = TempDirectory.Create("sluice-ops-");
-        try
-        {
-            var authFile = dir.WriteUserList("userlist.txt", OpsUsers.AuthFile(extraUsers));
-            var ini = OpsUsers.BaseIni(authFile, 0)
-                .Database(PostgresInstance.AppDatabase, postgres.LibpqConnectString(PostgresInstance.AppDatabase));
-            configure?.Invoke(ini);
-            var iniPath = dir.WriteIni("sluice.ini", ini);
-            var logs = new TestLoggerProvider(output);
-            var pooler = new Pooler(ConfigLoader.LoadFile(iniPath), new OneProviderFactory(logs));
-            try
-            {
-                await pooler.StartAsync();
-            }
-            catch
-            {
-                await pooler.DisposeAsync();
-                throw;
-            }
-            return new OpsHost(dir, iniPath, ini, pooler, logs);
-        }
-        catch
-        {
-            dir.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>Rewrites the ini file from <see cref="Ini"/> (after the test changed it).</summary>
-    public void WriteIni() => Dir.WriteIni("sluice.ini", Ini);
-
-    public Task<PsqlResult> ConsoleAsync(string command) => Psql.RunAsync(Port, command, OpsUsers.Admin, OpsUsers.AdminPassword);
-
-    public string ConnectionString(string database = PostgresInstance.AppDatabase, string user = OpsUsers.App, string password = OpsUsers.AppPassword, string? extra = null) =>
-        Ops.ConnectionString(Port, database, user, password, extra);
-
-    public Task<ProcessResult> PgbenchAsync(string database, IEnumerable<string> args, TimeSpan timeout) =>
-        Ops.PgbenchAsync(Port, database, args, timeout);
-
-    private sealed class OneProviderFactory(TestLoggerProvider provider) : ILoggerFactory
-    {
-        public void AddProvider(ILoggerProvider provider)
-        {
-        }
-
-        public ILogger CreateLogger(string categoryName) => provider.CreateLogger(categoryName);
-
-        public void Dispose()
-        {
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            return;
-        }
-        try
-        {
-            await Pooler.DisposeAsync();
-        }
-        finally
-        {
-            _logs.WriteOutput("--- sluice log tail ---\n" + _logs.Tail(40));
-            Dir.Dispose();
-        }
-    }
 }
 
 /// <summary>A fresh database owned by app, filled by <c>pgbench -i -s 1</c> directly against PostgreSQL; dropped on dispose.</summary>

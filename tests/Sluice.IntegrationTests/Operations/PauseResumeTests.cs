@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Operations;
 
@@ -31,10 +32,10 @@ public sealed class PauseResumeTests
     {
         _ = name;
         await using var bench = await BenchDatabase.CreateAsync(_fixture.Postgres);
-        await using var host = await OpsHost.StartAsync(_fixture.Postgres, _output,
+        await using var host = await TestPooler.StartOperationsAsync(_fixture.Postgres, _output,
             ini => ini.Setting("default_pool_size", 10).Database(bench.Name, _fixture.Postgres.LibpqConnectString(bench.Name)));
 
-        var pgbench = host.PgbenchAsync(bench.Name, ["-c", "10", "-j", "2", "-T", "8", "-n", .. script], PgbenchTimeout);
+        var pgbench = Ops.PgbenchAsync(host.Port, bench.Name, ["-c", "10", "-j", "2", "-T", "8", "-n", .. script], PgbenchTimeout);
         Assert.True(await Ops.UntilAsync(async () => (await Ops.RowAsync(host.ConsoleAsync, "SHOW STATS", "database", bench.Name)).Long("total_xact_count") > 50,
             TimeSpan.FromSeconds(15)), "pgbench did not get going through Sluice");
 
@@ -73,13 +74,13 @@ public sealed class PauseResumeTests
     public async Task PauseDb_HoldsOnlyThatDatabase_AndResumeDbReleasesIt()
     {
         await using var bench = await BenchDatabase.CreateAsync(_fixture.Postgres);
-        await using var host = await OpsHost.StartAsync(_fixture.Postgres, _output,
+        await using var host = await TestPooler.StartOperationsAsync(_fixture.Postgres, _output,
             ini => ini.Setting("default_pool_size", 10).Database(bench.Name, _fixture.Postgres.LibpqConnectString(bench.Name)));
-        await using var other = new NpgsqlConnection(host.ConnectionString(PostgresInstance.AppDatabase));
+        await using var other = new NpgsqlConnection(host.ConnectionString(database: PostgresInstance.AppDatabase));
         await other.OpenAsync();
         Assert.Equal(1, await other.ScalarAsync<int>("SELECT 1"));
 
-        var pgbench = host.PgbenchAsync(bench.Name, ["-c", "10", "-j", "2", "-T", "8", "-n", "-S"], PgbenchTimeout);
+        var pgbench = Ops.PgbenchAsync(host.Port, bench.Name, ["-c", "10", "-j", "2", "-T", "8", "-n", "-S"], PgbenchTimeout);
         Assert.True(await Ops.UntilAsync(async () => (await Ops.RowAsync(host.ConsoleAsync, "SHOW STATS", "database", bench.Name)).Long("total_xact_count") > 50,
             TimeSpan.FromSeconds(15)), "pgbench did not get going through Sluice");
 
@@ -94,7 +95,7 @@ public sealed class PauseResumeTests
             Assert.Equal(i, await other.ScalarAsync<int>("SELECT $1::int", i));
         }
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(2), $"appdb queries took {sw.Elapsed} while only {bench.Name} was paused");
-        await using (var fresh = new NpgsqlConnection(host.ConnectionString(PostgresInstance.AppDatabase)))
+        await using (var fresh = new NpgsqlConnection(host.ConnectionString(database: PostgresInstance.AppDatabase)))
         {
             await fresh.OpenAsync();
             Assert.Equal(2, await fresh.ScalarAsync<int>("SELECT 2"));
@@ -122,9 +123,9 @@ public sealed class PauseResumeTests
     [Fact]
     public async Task Pause_AlsoHoldsAPoolCreatedAfterThePause()
     {
-        await using var host = await OpsHost.StartAsync(_fixture.Postgres, _output,
+        await using var host = await TestPooler.StartOperationsAsync(_fixture.Postgres, _output,
             ini => ini.Database("late", _fixture.Postgres.LibpqConnectString(PostgresInstance.AppDatabase)));
-        await using (var warm = new NpgsqlConnection(host.ConnectionString(PostgresInstance.AppDatabase)))
+        await using (var warm = new NpgsqlConnection(host.ConnectionString(database: PostgresInstance.AppDatabase)))
         {
             await warm.OpenAsync();
             await warm.ScalarAsync<int>("SELECT 1");
@@ -136,7 +137,7 @@ public sealed class PauseResumeTests
         // "late" has no pool yet. Its first client's login (which needs a server for the welcome) or query must wait.
         var query = Task.Run(async () =>
         {
-            await using var conn = new NpgsqlConnection(host.ConnectionString("late", extra: "Timeout=30"));
+            await using var conn = new NpgsqlConnection(host.ConnectionString(database: "late", extra: "Timeout=30"));
             await conn.OpenAsync();
             return await conn.ScalarAsync<int>("SELECT 42");
         });
@@ -151,7 +152,7 @@ public sealed class PauseResumeTests
     [Fact]
     public async Task Pause_ReturnsOnlyAfterTheOpenTransactionEnds()
     {
-        await using var host = await OpsHost.StartAsync(_fixture.Postgres, _output);
+        await using var host = await TestPooler.StartOperationsAsync(_fixture.Postgres, _output);
         await using var client = new NpgsqlConnection(host.ConnectionString());
         await client.OpenAsync();
         await client.ExecAsync("BEGIN");

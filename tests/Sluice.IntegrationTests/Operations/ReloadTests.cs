@@ -1,6 +1,7 @@
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Operations;
 
@@ -21,11 +22,11 @@ public sealed class ReloadTests
     public async Task Reload_DuringPgbench_AppliesPoolSizeAndNewDatabase_WithoutFailedTransactions()
     {
         await using var bench = await BenchDatabase.CreateAsync(_fixture.Postgres);
-        await using var host = await OpsHost.StartAsync(_fixture.Postgres, _output,
+        await using var host = await TestPooler.StartOperationsAsync(_fixture.Postgres, _output,
             ini => ini.Setting("default_pool_size", 4).Database(bench.Name, _fixture.Postgres.LibpqConnectString(bench.Name)));
         Assert.Equal("4", await Ops.ConfigValueAsync(host.ConsoleAsync, "default_pool_size"));
 
-        var pgbench = host.PgbenchAsync(bench.Name, ["-c", "10", "-j", "2", "-T", "6", "-n"], TimeSpan.FromSeconds(60));
+        var pgbench = Ops.PgbenchAsync(host.Port, bench.Name, ["-c", "10", "-j", "2", "-T", "6", "-n"], TimeSpan.FromSeconds(60));
         Assert.True(await Ops.UntilAsync(async () => (await Ops.RowAsync(host.ConsoleAsync, "SHOW STATS", "database", bench.Name)).Long("total_xact_count") > 50,
             TimeSpan.FromSeconds(15)), "pgbench did not get going through Sluice");
 
@@ -37,7 +38,7 @@ public sealed class ReloadTests
         Assert.Equal("8", await Ops.ConfigValueAsync(host.ConsoleAsync, "default_pool_size"));
         Assert.Equal("8", (await Ops.RowAsync(host.ConsoleAsync, "SHOW DATABASES", "name", bench.Name))["pool_size"]);
         Assert.Equal(PostgresInstance.AppDatabase, (await Ops.RowAsync(host.ConsoleAsync, "SHOW DATABASES", "name", "added"))["database"]);
-        await using (var added = new NpgsqlConnection(host.ConnectionString("added")))
+        await using (var added = new NpgsqlConnection(host.ConnectionString(database: "added")))
         {
             await added.OpenAsync();
             Assert.Equal(PostgresInstance.AppDatabase, await added.ScalarAsync<string>("SELECT current_database()"));

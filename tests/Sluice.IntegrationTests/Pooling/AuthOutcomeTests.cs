@@ -1,6 +1,7 @@
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Pooling;
 
@@ -17,8 +18,8 @@ public sealed class AuthOutcomeTests(PostgresFixture fixture, ITestOutputHelper 
     private const string Forced = "forced";
 
     /// <summary>appdb as is, and "forced" with the forced user app: an unknown client user fails the same on both.</summary>
-    private Task<SluiceHost> StartAsync(string authType, Action<IniBuilder>? configure = null) =>
-        SluiceHost.StartAsync(Pg, output, ini =>
+    private Task<TestPooler> StartAsync(string authType, Action<IniBuilder>? configure = null) =>
+        TestPooler.StartAsync(Pg, output, ini =>
         {
             ini.Setting("auth_type", authType)
                 .Database(Forced, Pg.LibpqConnectString(PostgresInstance.AppDatabase, $"user={PostgresInstance.AppUser} password={PostgresInstance.AppPassword}"));
@@ -94,7 +95,7 @@ public sealed class AuthOutcomeTests(PostgresFixture fixture, ITestOutputHelper 
     {
         // The forced user's secret is a SCRAM verifier, and trust gave no client proof to log in with.
         var secret = (await Pg.GetScramSecretAsync(PostgresInstance.ScramUser))!;
-        await using var host = await SluiceHost.StartAsync(Pg, output,
+        await using var host = await TestPooler.StartAsync(Pg, output,
             ini => ini.Setting("auth_type", "trust")
                 .Database("scramforced", Pg.LibpqConnectString(PostgresInstance.AppDatabase, $"user={PostgresInstance.ScramUser}")),
             users: [(PostgresInstance.AppUser, PostgresInstance.AppPassword), (PostgresInstance.ScramUser, secret)]);
@@ -107,7 +108,7 @@ public sealed class AuthOutcomeTests(PostgresFixture fixture, ITestOutputHelper 
     /// <summary>Npgsql retries a failed login without GSS encryption; the retry would meet the cached error.</summary>
     private static void OneAttempt(NpgsqlConnectionStringBuilder b) => b.GssEncryptionMode = GssEncryptionMode.Disable;
 
-    private static void AssertLogged(SluiceHost host, string peer, string text) =>
+    private static void AssertLogged(TestPooler host, string peer, string text) =>
         Assert.True(host.LogLines.Any(line => line.Contains(peer, StringComparison.Ordinal) && line.Contains(text, StringComparison.Ordinal)),
             $"no log line with \"{peer}\" and \"{text}\"\n{host.LogTail()}");
 }

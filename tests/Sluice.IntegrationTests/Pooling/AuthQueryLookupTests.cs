@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Pooling;
 
@@ -29,12 +31,12 @@ public sealed class AuthQueryLookupTests(PostgresFixture fixture, ITestOutputHel
         await Pg.ExecuteAsync($"CREATE ROLE {role} LOGIN");
         try
         {
-            await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+            await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
                 .Setting("auth_type", "trust")
                 .Setting("auth_user", "postgres")
                 .Database("trusted", TrustedDatabase("postgres")));
 
-            await using var client = await host.ConnectRawAsync(role, null, "trusted");
+            await using var client = await host.LoginOkAsync(role, null, "trusted");
             var r = await client.QueryAsync("SELECT current_user");
             Assert.Null(r.Error);
             Assert.Equal(role, r.FirstValue);
@@ -49,12 +51,12 @@ public sealed class AuthQueryLookupTests(PostgresFixture fixture, ITestOutputHel
     [Fact]
     public async Task UserUnknownToPostgresToo_IsToldNoSuchUser_BeforeAnyPasswordExchange()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("auth_user", "postgres")
             .Database("trusted", TrustedDatabase("postgres")));
 
         // No password given: a mock md5 exchange would fail with "server asked for authentication" instead.
-        var e = await Assert.ThrowsAsync<RawPgException>(() => host.ConnectRawAsync(RandomName("ghost"), null, "trusted"));
+        var e = await Assert.ThrowsAsync<RawPgException>(() => host.LoginOkAsync(RandomName("ghost"), null, "trusted"));
         Assert.Equal("no such user", e.Fields['M']);
     }
 
@@ -62,25 +64,25 @@ public sealed class AuthQueryLookupTests(PostgresFixture fixture, ITestOutputHel
     public async Task ForcedUserDatabase_UnknownUser_IsLookedUpAndRefused()
     {
         // Under trust a forced user does not vouch for the client's own name (PgBouncer issue #1103).
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("auth_type", "trust")
             .Setting("auth_user", "postgres")
             .Database("forced", TrustedDatabase("postgres", "user=postgres")));
 
-        var e = await Assert.ThrowsAsync<RawPgException>(() => host.ConnectRawAsync(RandomName("ghost"), null, "forced"));
+        var e = await Assert.ThrowsAsync<RawPgException>(() => host.LoginOkAsync(RandomName("ghost"), null, "forced"));
         Assert.Equal("no such user", e.Fields['M']);
     }
 
     [Fact]
     public async Task Trust_UnknownUser_WithoutAuthUser_FailsTrustAuthentication_EvenWithForcedUser()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("auth_type", "trust")
             .Database("forced", TrustedDatabase("postgres", "user=postgres")));
 
         foreach (var database in new[] { "forced", "postgres" })
         {
-            var e = await Assert.ThrowsAsync<RawPgException>(() => host.ConnectRawAsync(RandomName("ghost"), null, database));
+            var e = await Assert.ThrowsAsync<RawPgException>(() => host.LoginOkAsync(RandomName("ghost"), null, database));
             Assert.Equal("\"trust\" authentication failed", e.Fields['M']);
         }
     }
@@ -88,11 +90,11 @@ public sealed class AuthQueryLookupTests(PostgresFixture fixture, ITestOutputHel
     [Fact]
     public async Task AuthDbName_NotConfigured_IsBouncerConfigError_AndLogged()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("auth_user", "postgres")
             .Database("trusted", TrustedDatabase("postgres", "auth_dbname=nowhere")));
 
-        var e = await Assert.ThrowsAsync<RawPgException>(() => host.ConnectRawAsync(RandomName("ghost"), "x", "trusted"));
+        var e = await Assert.ThrowsAsync<RawPgException>(() => host.LoginOkAsync(RandomName("ghost"), "x", "trusted"));
         Assert.Equal("bouncer config error", e.Fields['M']);
         Assert.Contains(host.LogLines, l => l.Contains("authentication database \"nowhere\" is not configured.", StringComparison.Ordinal));
     }
@@ -100,24 +102,24 @@ public sealed class AuthQueryLookupTests(PostgresFixture fixture, ITestOutputHel
     [Fact]
     public async Task AuthDbName_Disabled_IsNamedToTheClient()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("auth_user", "postgres")
             .Database("authdb", TrustedDatabase("postgres"))
             .Database("trusted", TrustedDatabase("postgres", "auth_dbname=authdb")));
         host.Pooler.Disable("authdb");
 
-        var e = await Assert.ThrowsAsync<RawPgException>(() => host.ConnectRawAsync(RandomName("ghost"), "x", "trusted"));
+        var e = await Assert.ThrowsAsync<RawPgException>(() => host.LoginOkAsync(RandomName("ghost"), "x", "trusted"));
         Assert.Equal("authentication database \"authdb\" is disabled", e.Fields['M']);
     }
 
     [Fact]
     public async Task AuthDbName_AdminConsole_IsBouncerConfigError_AndLogged()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("auth_user", "postgres")
             .Database("trusted", TrustedDatabase("postgres", "auth_dbname=pgbouncer")));
 
-        var e = await Assert.ThrowsAsync<RawPgException>(() => host.ConnectRawAsync(RandomName("ghost"), "x", "trusted"));
+        var e = await Assert.ThrowsAsync<RawPgException>(() => host.LoginOkAsync(RandomName("ghost"), "x", "trusted"));
         Assert.Equal("bouncer config error", e.Fields['M']);
         Assert.Contains(host.LogLines, l => l.Contains("cannot use the reserved \"pgbouncer\" database as an auth_dbname", StringComparison.Ordinal));
     }
@@ -125,11 +127,11 @@ public sealed class AuthQueryLookupTests(PostgresFixture fixture, ITestOutputHel
     [Fact]
     public async Task AuthQueryError_IsBouncerConfigError_AndTheServerMessageIsLogged()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("auth_user", "postgres")
             .Database("trusted", TrustedDatabase("postgres", "auth_query='SELECT usename, passwd FROM no_such_table WHERE usename = $1'")));
 
-        var e = await Assert.ThrowsAsync<RawPgException>(() => host.ConnectRawAsync(RandomName("ghost"), "x", "trusted"));
+        var e = await Assert.ThrowsAsync<RawPgException>(() => host.LoginOkAsync(RandomName("ghost"), "x", "trusted"));
         Assert.Equal("bouncer config error", e.Fields['M']);
         Assert.Contains(host.LogLines, l => l.Contains("\"no_such_table\" does not exist", StringComparison.Ordinal));
     }
@@ -139,23 +141,23 @@ public sealed class AuthQueryLookupTests(PostgresFixture fixture, ITestOutputHel
     [InlineData("SELECT NULL::text, passwd FROM pg_shadow WHERE usename = $1")]
     public async Task AuthQueryRowNotNameAndSecret_IsBouncerConfigError_EvenUnderTrust(string query)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("auth_type", "trust")
             .Setting("auth_user", "postgres")
             .Database("trusted", TrustedDatabase("postgres", $"auth_query='{query}'")));
 
-        var e = await Assert.ThrowsAsync<RawPgException>(() => host.ConnectRawAsync("postgres", null, "trusted"));
+        var e = await Assert.ThrowsAsync<RawPgException>(() => host.LoginOkAsync("postgres", null, "trusted"));
         Assert.Equal("bouncer config error", e.Fields['M']);
     }
 
     [Fact]
     public async Task AuthPoolLoginFailure_IsPassedOnToTheClient()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("auth_user", "postgres")
             .Database("missing", TrustedDatabase("no_such_database")));
 
-        var e = await Assert.ThrowsAsync<RawPgException>(() => host.ConnectRawAsync(RandomName("ghost"), "x", "missing"));
+        var e = await Assert.ThrowsAsync<RawPgException>(() => host.LoginOkAsync(RandomName("ghost"), "x", "missing"));
         Assert.Equal("3D000", e.SqlState);
         Assert.Contains("\"no_such_database\" does not exist", e.Fields['M'], StringComparison.Ordinal);
     }
@@ -164,31 +166,31 @@ public sealed class AuthQueryLookupTests(PostgresFixture fixture, ITestOutputHel
     public async Task AdminConsole_UserMissingFromAuthFile_IsLookedUpInTheGlobalAuthDbName()
     {
         // md5user's pg_authid secret is an md5 hash, which the md5 exchange below verifies.
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("auth_user", "postgres")
             .Setting("auth_dbname", "trusted")
             .Setting("stats_users", PostgresInstance.Md5User)
             .Database("trusted", TrustedDatabase("postgres")),
             users: [(PostgresInstance.AppUser, PostgresInstance.AppPassword)]);
 
-        await using (var admin = await host.ConnectRawAsync(PostgresInstance.Md5User, PostgresInstance.Md5Password, "pgbouncer"))
+        await using (var admin = await host.LoginOkAsync(PostgresInstance.Md5User, PostgresInstance.Md5Password, "pgbouncer"))
         {
             var r = await admin.QueryAsync("SHOW VERSION");
             Assert.Null(r.Error);
         }
-        var wrong = await Assert.ThrowsAsync<RawPgException>(() => host.ConnectRawAsync(PostgresInstance.Md5User, "wrong", "pgbouncer"));
+        var wrong = await Assert.ThrowsAsync<RawPgException>(() => host.LoginOkAsync(PostgresInstance.Md5User, "wrong", "pgbouncer"));
         Assert.Equal("28P01", wrong.SqlState);
     }
 
     [Fact]
     public async Task AdminConsole_WithoutAuthDbName_CannotLookUsersUpInItself()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("auth_user", "postgres")
             .Setting("stats_users", PostgresInstance.Md5User),
             users: [(PostgresInstance.AppUser, PostgresInstance.AppPassword)]);
 
-        var e = await Assert.ThrowsAsync<RawPgException>(() => host.ConnectRawAsync(PostgresInstance.Md5User, PostgresInstance.Md5Password, "pgbouncer"));
+        var e = await Assert.ThrowsAsync<RawPgException>(() => host.LoginOkAsync(PostgresInstance.Md5User, PostgresInstance.Md5Password, "pgbouncer"));
         Assert.Equal("bouncer config error", e.Fields['M']);
         Assert.Contains(host.LogLines, l => l.Contains("cannot use the reserved \"pgbouncer\" database as an auth_dbname", StringComparison.Ordinal));
     }

@@ -1,5 +1,6 @@
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Pooling;
 
@@ -9,12 +10,12 @@ public sealed class AutoDatabaseTests(PostgresFixture fixture, ITestOutputHelper
 {
     private PostgresInstance Pg => fixture.Postgres;
 
-    private static int Count(SluiceHost host, string text) => host.LogLines.Count(l => l.Contains(text, StringComparison.Ordinal));
+    private static int Count(TestPooler host, string text) => host.LogLines.Count(l => l.Contains(text, StringComparison.Ordinal));
 
     [Fact]
     public async Task AutoDatabase_IsLoggedWhenFirstRegistered()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Database("*", Pg.LibpqConnectString(PostgresInstance.AppDatabase)));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Database("*", Pg.LibpqConnectString(PostgresInstance.AppDatabase)));
         for (var i = 0; i < 2; i++)
         {
             await using var conn = await host.OpenAsync(database: "someauto");
@@ -26,7 +27,7 @@ public sealed class AutoDatabaseTests(PostgresFixture fixture, ITestOutputHelper
     [Fact]
     public async Task UnusedAutoDatabase_IsForgottenAfterAutodbIdleTimeout()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Database("*", Pg.LibpqConnectString(PostgresInstance.AppDatabase))
             .Setting("server_idle_timeout", 1)
             .Setting("autodb_idle_timeout", 1));

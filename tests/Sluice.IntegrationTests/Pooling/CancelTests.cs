@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Pooling;
 
@@ -41,7 +42,7 @@ public sealed class CancelTests(PostgresFixture fixture, ITestOutputHelper outpu
     [InlineData("transaction")]
     public async Task Cancel_EndsLongQuery_With57014_AndConnectionStaysUsable(string mode)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output,
+        await using var host = await TestPooler.StartAsync(Pg, output,
             ini => ini.Setting("pool_mode", mode).Setting("default_pool_size", 2));
         await using var victim = await host.OpenAsync();
         await using var bystander = await host.OpenAsync();
@@ -72,7 +73,7 @@ public sealed class CancelTests(PostgresFixture fixture, ITestOutputHelper outpu
     [Fact]
     public async Task Cancel_InsideTransaction_AbortsIt_AndRollbackRecovers()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("pool_mode", "transaction"));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("pool_mode", "transaction"));
         await using var conn = await host.OpenAsync();
         await using var tx = await conn.BeginTransactionAsync();
         await using var cmd = new NpgsqlCommand("SELECT pg_sleep(30) /* txvictim */", conn, tx);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Pooling;
 
@@ -52,7 +53,7 @@ public sealed class ClientLoginTests(PostgresFixture fixture, ITestOutputHelper 
     public async Task AuthType_WithSecretKind_LogsIn_AndRejectsWrongPassword(string authType, string secretKind, string user)
     {
         var secret = await SecretAsync(secretKind, user);
-        await using var host = await SluiceHost.StartAsync(Pg, output,
+        await using var host = await TestPooler.StartAsync(Pg, output,
             ini => ini.Setting("auth_type", authType),
             users: [(user, secret)]);
 
@@ -84,7 +85,7 @@ public sealed class ClientLoginTests(PostgresFixture fixture, ITestOutputHelper 
     [InlineData("plain")]
     public async Task UnknownUser_Gets28P01(string authType)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("auth_type", authType));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("auth_type", authType));
         var ex = await Assert.ThrowsAsync<PostgresException>(() => host.OpenAsync("nosuchuser", "somepassword"));
         Assert.Equal("28P01", ex.SqlState);
     }
@@ -95,7 +96,7 @@ public sealed class ClientLoginTests(PostgresFixture fixture, ITestOutputHelper 
     [InlineData("scram-sha-256")]
     public async Task UnknownDatabase_Gets3D000_NoSuchDatabase(string authType)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("auth_type", authType));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("auth_type", authType));
         var ex = await Assert.ThrowsAsync<PostgresException>(() => host.OpenAsync(database: "nosuchdb"));
         Assert.Equal("3D000", ex.SqlState);
         Assert.Contains("no such database", ex.MessageText, StringComparison.Ordinal);
@@ -104,7 +105,7 @@ public sealed class ClientLoginTests(PostgresFixture fixture, ITestOutputHelper 
     [Fact]
     public async Task MaxClientConn_ThirdClientGets53300()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("max_client_conn", 2));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("max_client_conn", 2));
         await using var a = await host.OpenAsync();
         await using var b = await host.OpenAsync();
         var ex = await Assert.ThrowsAsync<PostgresException>(() => host.OpenAsync());
@@ -129,7 +130,7 @@ public sealed class ClientLoginTests(PostgresFixture fixture, ITestOutputHelper 
         // As in PgBouncer, a refused TCP connect leaves the client waiting for the next attempt
         // (server_login_retry); query_wait_timeout bounds the wait.
         var closedPort = TempFiles.GetFreeTcpPort();
-        await using var host = await SluiceHost.StartAsync(Pg, output,
+        await using var host = await TestPooler.StartAsync(Pg, output,
             ini => ini.Database("deadhost", $"host=127.0.0.1 port={closedPort} dbname=appdb").Setting("query_wait_timeout", "2"));
         var sw = Stopwatch.StartNew();
         var ex = await Assert.ThrowsAnyAsync<NpgsqlException>(async () =>
@@ -151,7 +152,7 @@ public sealed class ClientLoginTests(PostgresFixture fixture, ITestOutputHelper 
     [Fact]
     public async Task ServerLoginFailure_RelaysPostgres28P01()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output,
+        await using var host = await TestPooler.StartAsync(Pg, output,
             ini => ini.Database("badlogin", Pg.LibpqConnectString(PostgresInstance.AppDatabase, "user=scramuser password=notthepassword")));
         var sw = Stopwatch.StartNew();
         var ex = await Assert.ThrowsAsync<PostgresException>(async () =>
@@ -167,7 +168,7 @@ public sealed class ClientLoginTests(PostgresFixture fixture, ITestOutputHelper 
     [Fact]
     public async Task ForcedUser_WithCorrectPassword_RunsAsThatUser()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output,
+        await using var host = await TestPooler.StartAsync(Pg, output,
             ini => ini.Database("forced", Pg.LibpqConnectString(PostgresInstance.AppDatabase, $"user={PostgresInstance.ScramUser} password={PostgresInstance.ScramPassword}")));
         await using var conn = await host.OpenAsync(database: "forced");
         Assert.Equal(PostgresInstance.ScramUser, await conn.ScalarAsync<string>("SELECT current_user::text"));
@@ -180,7 +181,7 @@ public sealed class ClientLoginTests(PostgresFixture fixture, ITestOutputHelper 
     {
         var secret = await Pg.GetScramSecretAsync(PostgresInstance.ScramUser);
         Assert.StartsWith("SCRAM-SHA-256$", secret);
-        await using var host = await SluiceHost.StartAsync(Pg, output,
+        await using var host = await TestPooler.StartAsync(Pg, output,
             ini => ini.Setting("auth_type", authType).Setting("default_pool_size", 1).Setting("pool_mode", "session"),
             users: [(PostgresInstance.ScramUser, secret!)]);
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Pooling;
 
@@ -11,7 +12,7 @@ public sealed class ConcurrencyTests(PostgresFixture fixture, ITestOutputHelper 
     private PostgresInstance Pg => fixture.Postgres;
 
     /// <summary>Opens <paramref name="count"/> connections, at most <paramref name="parallel"/> logins in flight at once.</summary>
-    private static async Task<NpgsqlConnection[]> OpenManyAsync(SluiceHost host, TestRole role, int count, int parallel, TimeSpan timeout)
+    private static async Task<NpgsqlConnection[]> OpenManyAsync(TestPooler host, TestRole role, int count, int parallel, TimeSpan timeout)
     {
         var connections = new NpgsqlConnection[count];
         using var gate = new SemaphoreSlim(parallel);
@@ -61,7 +62,7 @@ public sealed class ConcurrencyTests(PostgresFixture fixture, ITestOutputHelper 
         const int Counters = 10;
         const int PoolSize = 10;
         await using var role = await TestRole.CreateAsync(Pg, "counters");
-        await using var host = await SluiceHost.StartAsync(Pg, output,
+        await using var host = await TestPooler.StartAsync(Pg, output,
             ini => ini.Setting("pool_mode", "transaction").Setting("default_pool_size", PoolSize).Setting("max_client_conn", Clients + 10),
             users: [role.AuthFileEntry]);
         var table = Sql.UniqueName("counters");
@@ -126,7 +127,7 @@ public sealed class ConcurrencyTests(PostgresFixture fixture, ITestOutputHelper 
         const int PoolSize = 25;
         var total = Stopwatch.StartNew();
         await using var role = await TestRole.CreateAsync(Pg, "seed");
-        await using var host = await SluiceHost.StartAsync(Pg, output,
+        await using var host = await TestPooler.StartAsync(Pg, output,
             ini => ini.Setting("pool_mode", "transaction").Setting("default_pool_size", PoolSize).Setting("max_client_conn", Clients),
             users: [role.AuthFileEntry]);
         var table = Sql.UniqueName("seed");

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Pooling;
 
@@ -13,13 +14,13 @@ public sealed class HostListConnectTests(PostgresFixture fixture, ITestOutputHel
 {
     private PostgresInstance Pg => fixture.Postgres;
 
-    private static int Count(SluiceHost host, string text) => host.LogLines.Count(l => l.Contains(text, StringComparison.Ordinal));
+    private static int Count(TestPooler host, string text) => host.LogLines.Count(l => l.Contains(text, StringComparison.Ordinal));
 
     [Fact]
     public async Task Disable_BadHostFirst_OneLookupFailure_BothServersOnGoodHost()
     {
         var port = Pg.Port.ToString(CultureInfo.InvariantCulture);
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("pool_mode", "session")
             .Database("hl", $"host=unresolvable-hostname,127.0.0.1 port={port} dbname={PostgresInstance.AppDatabase} load_balance_hosts=disable"));
 

@@ -1,6 +1,7 @@
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Pooling;
 
@@ -34,7 +35,7 @@ public sealed class ParameterTrackingTests(PostgresFixture fixture, ITestOutputH
     [Fact]
     public async Task TwoClients_SharingOneServer_EachSeeTheirOwnTimeZoneAndApplicationName()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output,
+        await using var host = await TestPooler.StartAsync(Pg, output,
             ini => ini.Setting("pool_mode", "transaction").Setting("default_pool_size", 1));
         await using var a = await host.OpenAsync(tweak: b => { b.Timezone = "America/New_York"; b.ApplicationName = "a1"; });
         await using var b = await host.OpenAsync(tweak: b => { b.Timezone = "Europe/Berlin"; b.ApplicationName = "a2"; });
@@ -54,7 +55,7 @@ public sealed class ParameterTrackingTests(PostgresFixture fixture, ITestOutputH
     public async Task ConcurrentClients_WithDifferentTimeZones_NeverSeeEachOthers()
     {
         var zones = new[] { "America/New_York", "Europe/Berlin", "Asia/Tokyo", "UTC", "Australia/Sydney", "Europe/Paris" };
-        await using var host = await SluiceHost.StartAsync(Pg, output,
+        await using var host = await TestPooler.StartAsync(Pg, output,
             ini => ini.Setting("pool_mode", "transaction").Setting("default_pool_size", 2));
         var conns = new List<NpgsqlConnection>();
         try
@@ -86,7 +87,7 @@ public sealed class ParameterTrackingTests(PostgresFixture fixture, ITestOutputH
     [Fact]
     public async Task SetOfTrackedParameter_IsRememberedForThatClientOnly()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output,
+        await using var host = await TestPooler.StartAsync(Pg, output,
             ini => ini.Setting("pool_mode", "transaction").Setting("default_pool_size", 1));
         await using var a = await host.OpenAsync(tweak: b => b.Timezone = "America/New_York");
         await using var b = await host.OpenAsync(tweak: b => b.Timezone = "Europe/Berlin");

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
-using static Sluice.IntegrationTests.Pooling.PgWireClient;
+using Sluice.Testing.Hosting;
+using Sluice.Testing.Wire;
+using static Sluice.Testing.Wire.PgWire;
 
 namespace Sluice.IntegrationTests.Pooling;
 
@@ -21,19 +23,19 @@ public sealed class PipelineErrorDelayedSyncTests(PostgresFixture fixture, ITest
     [InlineData(0)]     // plain forwarding
     public async Task ErrorBeforeTheSync_ReachesTheClientAtOnce_AndTheSyncEndsThePipeline(int maxPreparedStatements)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("pool_mode", "transaction").Setting("default_pool_size", 1)
             .Setting("max_prepared_statements", maxPreparedStatements));
 
         // An earlier client prepares the statement on the only server, then leaves.
-        await using (var first = await ConnectAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword))
+        await using (var first = await host.LoginOkAsync())
         {
             await first.SendAsync(Parse("p1", "SELECT 1"), Bind("", "p1"), Describe('P', ""), Execute(), Sync());
-            var replies = await first.ReadUntilReadyAsync();
+            var replies = await first.ReadRepliesAsync();
             Assert.True(Types(replies) == "12TDCZ", Show(replies));
         }
 
-        await using var w = await ConnectAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword);
+        await using var w = await host.LoginOkAsync();
         await w.SendAsync(Parse("", "SELECT aaaa"), Bind("", ""), Describe('P', ""), Execute());
 
         // No Sync and no Flush yet: PostgreSQL flushes its error by itself, and Sluice must pass it on as it comes.
@@ -46,7 +48,7 @@ public sealed class PipelineErrorDelayedSyncTests(PostgresFixture fixture, ITest
         // Pipelined on after the error, before the Sync: PostgreSQL skips these, so the Sync gets only ReadyForQuery.
         await w.SendAsync(Parse("", "SELECT 123"), Bind("", ""), Describe('P', ""), Execute());
         await w.SendAsync(Sync());
-        var afterSync = await w.ReadUntilReadyAsync(TimeSpan.FromSeconds(10));
+        var afterSync = await w.ReadRepliesAsync(TimeSpan.FromSeconds(10));
         Assert.True(Types(afterSync) == "Z", Show(afterSync));
 
         // The named statement is usable in the next transaction: tracked, the client prepares it under its own
@@ -55,13 +57,13 @@ public sealed class PipelineErrorDelayedSyncTests(PostgresFixture fixture, ITest
         await w.SendAsync(tracked
             ? [Parse("p1", "SELECT 1"), Bind("", "p1"), Describe('P', ""), Execute(), Sync()]
             : [Bind("", "p1"), Describe('P', ""), Execute(), Sync()]);
-        var again = await w.ReadUntilReadyAsync(TimeSpan.FromSeconds(10));
+        var again = await w.ReadRepliesAsync(TimeSpan.FromSeconds(10));
         Assert.True(Types(again) == (tracked ? "12TDCZ" : "2TDCZ"), Show(again));
         Assert.Equal("1", again[^3].Values[0]);
 
         // And the server is clean afterwards: a plain query answers normally.
         await w.SendAsync(Query("SELECT 42"));
-        var plain = await w.ReadUntilReadyAsync(TimeSpan.FromSeconds(10));
+        var plain = await w.ReadRepliesAsync(TimeSpan.FromSeconds(10));
         Assert.True(Types(plain) == "TDCZ", Show(plain));
         Assert.Equal("42", plain[1].Values[0]);
     }

@@ -1,6 +1,8 @@
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Pooling;
 
@@ -10,8 +12,8 @@ public sealed class PoolModeTests(PostgresFixture fixture, ITestOutputHelper out
 {
     private PostgresInstance Pg => fixture.Postgres;
 
-    private Task<SluiceHost> StartAsync(string mode) =>
-        SluiceHost.StartAsync(Pg, output, ini => ini.Setting("pool_mode", mode).Setting("default_pool_size", 2));
+    private Task<TestPooler> StartAsync(string mode) =>
+        TestPooler.StartAsync(Pg, output, ini => ini.Setting("pool_mode", mode).Setting("default_pool_size", 2));
 
     [Theory]
     [InlineData("session")]
@@ -20,7 +22,7 @@ public sealed class PoolModeTests(PostgresFixture fixture, ITestOutputHelper out
     public async Task SimpleQueryProtocol_ReturnsRows(string mode)
     {
         await using var host = await StartAsync(mode);
-        await using var raw = await RawPgClient.ConnectAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword);
+        await using var raw = await RawPgClient.LoginOkAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword);
         Assert.Equal('I', raw.TransactionStatus);
 
         var r = await raw.QueryAsync("SELECT 41 + 1, 'x'::text");
@@ -118,7 +120,7 @@ public sealed class PoolModeTests(PostgresFixture fixture, ITestOutputHelper out
         Assert.Equal(new[] { 1, 3 }, ids);
 
         // The same through SQL text over the simple protocol.
-        await using var raw = await RawPgClient.ConnectAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword);
+        await using var raw = await RawPgClient.LoginOkAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword);
         Assert.Equal('T', (await raw.QueryAsync($"BEGIN; INSERT INTO {table} VALUES (10); SAVEPOINT s1")).TransactionStatus);
         var failed = await raw.QueryAsync($"INSERT INTO {table} VALUES (10)");
         Assert.Equal("23505", failed.Error?.SqlState);
@@ -149,7 +151,7 @@ public sealed class PoolModeTests(PostgresFixture fixture, ITestOutputHelper out
         Assert.Equal(7, await conn.ScalarAsync<int>("SELECT $1::int", 7));
 
         // Simple protocol: the error is followed by ReadyForQuery('I') and the connection goes on.
-        await using var raw = await RawPgClient.ConnectAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword);
+        await using var raw = await RawPgClient.LoginOkAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword);
         var r = await raw.QueryAsync("SELECT 1/0");
         Assert.Equal("22012", r.Error?.SqlState);
         Assert.Equal('I', r.TransactionStatus);

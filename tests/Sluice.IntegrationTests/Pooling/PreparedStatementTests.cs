@@ -4,7 +4,9 @@ using Npgsql;
 using NpgsqlTypes;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
-using static Sluice.IntegrationTests.Pooling.PgWireClient;
+using Sluice.Testing.Hosting;
+using Sluice.Testing.Wire;
+using static Sluice.Testing.Wire.PgWire;
 
 namespace Sluice.IntegrationTests.Pooling;
 
@@ -20,8 +22,8 @@ public sealed partial class PreparedStatementTests(PostgresFixture fixture, ITes
 
     private static void NoReset(NpgsqlConnectionStringBuilder b) => b.NoResetOnClose = true;
 
-    private Task<SluiceHost> StartAsync(int poolSize, Action<IniBuilder>? more = null) =>
-        SluiceHost.StartAsync(Pg, output, ini =>
+    private Task<TestPooler> StartAsync(int poolSize, Action<IniBuilder>? more = null) =>
+        TestPooler.StartAsync(Pg, output, ini =>
         {
             ini.Setting("pool_mode", "transaction").Setting("default_pool_size", poolSize);
             more?.Invoke(ini);
@@ -376,12 +378,12 @@ public sealed partial class PreparedStatementTests(PostgresFixture fixture, ITes
     public async Task DeallocateAll_AsSimpleQuery_ThenTheSameNamesArePreparedAgain()
     {
         await using var host = await StartAsync(2);
-        await using var w = await ConnectAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword);
+        await using var w = await host.LoginOkAsync();
 
         async Task ParseBindExecute(string name, string query, string value, string expected)
         {
             await w.SendAsync(Parse(name, query, 23), Bind("", name, value), Execute(), Sync());
-            var replies = await w.ReadUntilReadyAsync();
+            var replies = await w.ReadRepliesAsync();
             Assert.True(Types(replies) == "12DCZ", Show(replies));
             Assert.Equal(expected, replies[2].Values[0]);
         }
@@ -390,13 +392,13 @@ public sealed partial class PreparedStatementTests(PostgresFixture fixture, ITes
         await ParseBindExecute("s2", "SELECT $1::int + 100", "1", "101");
 
         await w.SendAsync(Query("SELECT name FROM pg_prepared_statements ORDER BY name"));
-        var listed = await w.ReadUntilReadyAsync();
+        var listed = await w.ReadRepliesAsync();
         Assert.All(listed.Where(m => m.Type == 'D'), m => Assert.Matches(ServerName(), m.Values[0]!));
 
         await w.SendAsync(Query("DEALLOCATE ALL"));
-        var dealloc = await w.ReadUntilReadyAsync();
+        var dealloc = await w.ReadRepliesAsync();
         Assert.True(Types(dealloc) == "CZ", Show(dealloc));
-        Assert.Equal("DEALLOCATE ALL", dealloc[0].Tag);
+        Assert.Equal("DEALLOCATE ALL", dealloc[0].Text);
 
         // Same names again (Sluice forgot them for this client) and the server really prepares them again.
         await ParseBindExecute("s1", "SELECT $1::int * 2", "50", "100");
@@ -406,7 +408,7 @@ public sealed partial class PreparedStatementTests(PostgresFixture fixture, ITes
         for (var i = 0; i < 5; i++)
         {
             await w.SendAsync(Bind("", "s1", i.ToString(CultureInfo.InvariantCulture)), Execute(), Sync());
-            var r = await w.ReadUntilReadyAsync();
+            var r = await w.ReadRepliesAsync();
             Assert.True(Types(r) == "2DCZ", Show(r));
             Assert.Equal((i * 2).ToString(CultureInfo.InvariantCulture), r[1].Values[0]);
         }
@@ -438,16 +440,16 @@ public sealed partial class PreparedStatementTests(PostgresFixture fixture, ITes
     public async Task DiscardAll_AsSimpleQuery_ClearsTheMaps()
     {
         await using var host = await StartAsync(1);
-        await using var w = await ConnectAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword);
+        await using var w = await host.LoginOkAsync();
 
         await w.SendAsync(Parse("s1", "SELECT 7"), Bind("", "s1"), Execute(), Sync());
-        Assert.Equal("12DCZ", Types(await w.ReadUntilReadyAsync()));
+        Assert.Equal("12DCZ", Types(await w.ReadRepliesAsync()));
         await w.SendAsync(Query("DISCARD ALL"));
-        var discard = await w.ReadUntilReadyAsync();
+        var discard = await w.ReadRepliesAsync();
         Assert.True(Types(discard) == "CZ", Show(discard));
 
         await w.SendAsync(Parse("s1", "SELECT 7"), Bind("", "s1"), Execute(), Sync());
-        var again = await w.ReadUntilReadyAsync();
+        var again = await w.ReadRepliesAsync();
         Assert.True(Types(again) == "12DCZ", Show(again));
         Assert.Equal("7", again[2].Values[0]);
     }
@@ -456,21 +458,21 @@ public sealed partial class PreparedStatementTests(PostgresFixture fixture, ITes
     public async Task SharedStatement_SecondClient_GetsParseCompleteInOrder_WithoutASecondServerStatement()
     {
         await using var host = await StartAsync(1);
-        await using var w1 = await ConnectAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword);
-        await using var w2 = await ConnectAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword);
+        await using var w1 = await host.LoginOkAsync();
+        await using var w2 = await host.LoginOkAsync();
 
         await w1.SendAsync(Parse("mine", "SELECT $1::int + 1", 23), Describe('S', "mine"), Sync());
-        var r1 = await w1.ReadUntilReadyAsync();
+        var r1 = await w1.ReadRepliesAsync();
         Assert.True(Types(r1) == "1tTZ", Show(r1));
 
         // Same text, other name, other client, same (only) server: Sluice answers the Parse itself, in order.
         await w2.SendAsync(Parse("theirs", "SELECT $1::int + 1", 23), Bind("", "theirs", "41"), Describe('P', ""), Execute(), Sync());
-        var r2 = await w2.ReadUntilReadyAsync();
+        var r2 = await w2.ReadRepliesAsync();
         Assert.True(Types(r2) == "12TDCZ", Show(r2));
         Assert.Equal("42", r2[3].Values[0]);
 
         await w2.SendAsync(Query("SELECT name, statement FROM pg_prepared_statements"));
-        var listed = (await w2.ReadUntilReadyAsync()).Where(m => m.Type == 'D').ToList();
+        var listed = (await w2.ReadRepliesAsync()).Where(m => m.Type == 'D').ToList();
         Assert.True(listed.Count == 1, Show(listed));
         Assert.Matches(ServerName(), listed[0].Values[0]!);
         Assert.Equal("SELECT $1::int + 1", listed[0].Values[1]);
@@ -480,14 +482,14 @@ public sealed partial class PreparedStatementTests(PostgresFixture fixture, ITes
     public async Task CloseStatement_IsAnsweredBySluice_InOrder_AndImmediatelyWithFlush()
     {
         await using var host = await StartAsync(1);
-        await using var w = await ConnectAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword);
+        await using var w = await host.LoginOkAsync();
 
         await w.SendAsync(Parse("s1", "SELECT 1"), Parse("s2", "SELECT 2"), Sync());
-        Assert.Equal("11Z", Types(await w.ReadUntilReadyAsync()));
+        Assert.Equal("11Z", Types(await w.ReadRepliesAsync()));
 
         // Close between real work: CloseComplete comes exactly where PostgreSQL would send it.
         await w.SendAsync(Bind("", "s1"), Execute(), Close('S', "s1"), Bind("", "s2"), Execute(), Sync());
-        var r = await w.ReadUntilReadyAsync();
+        var r = await w.ReadRepliesAsync();
         Assert.True(Types(r) == "2DC32DCZ", Show(r));
 
         // Close then Flush with nothing else outstanding: answered at once.
@@ -495,21 +497,21 @@ public sealed partial class PreparedStatementTests(PostgresFixture fixture, ITes
         var closed = await w.ReadCountAsync(1);
         Assert.Equal('3', closed[0].Type);
         await w.SendAsync(Sync());
-        Assert.Equal("Z", Types(await w.ReadUntilReadyAsync()));
+        Assert.Equal("Z", Types(await w.ReadRepliesAsync()));
 
         // The statements stay on the server for other clients.
         await w.SendAsync(Query("SELECT count(*) FROM pg_prepared_statements"));
-        Assert.Equal("2", (await w.ReadUntilReadyAsync()).First(m => m.Type == 'D').Values[0]);
+        Assert.Equal("2", (await w.ReadRepliesAsync()).First(m => m.Type == 'D').Values[0]);
     }
 
     [Fact]
     public async Task UnknownStatementName_DisconnectsTheClient_LikePgBouncer()
     {
         await using var host = await StartAsync(1);
-        await using var w = await ConnectAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword);
+        await using var w = await host.LoginOkAsync();
 
         await w.SendAsync(Bind("", "never_prepared"), Execute(), Sync());
-        var r = await w.ReadUntilReadyAsync();
+        var r = await w.ReadRepliesAsync();
         Assert.Equal('E', r[^1].Type);
         Assert.Equal("FATAL", r[^1].Field('S'));
         Assert.Contains("prepared statement did not exist", r[^1].Field('M'), StringComparison.Ordinal);

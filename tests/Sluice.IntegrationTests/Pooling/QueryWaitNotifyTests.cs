@@ -1,6 +1,7 @@
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Pooling;
 
@@ -13,7 +14,7 @@ public sealed class QueryWaitNotifyTests(PostgresFixture fixture, ITestOutputHel
     [Fact]
     public async Task QueuedClient_GetsOneNoticePerWait()
     {
-        await using var host = await SluiceHost.StartAsync(fixture.Postgres, output,
+        await using var host = await TestPooler.StartAsync(fixture.Postgres, output,
             ini => ini.Setting("pool_mode", "statement").Setting("default_pool_size", 1).Setting("query_wait_notify", 1));
         await using var busy = await host.OpenAsync();
         await using var waiter = await host.OpenAsync();

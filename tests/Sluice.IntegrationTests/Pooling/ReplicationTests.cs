@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Pooling;
 
@@ -16,8 +18,8 @@ public sealed class ReplicationTests(ReplicationPostgresFixture fixture, ITestOu
 
     private PostgresInstance Pg => fixture.Postgres;
 
-    private Task<SluiceHost> StartAsync(Action<IniBuilder>? configure = null) =>
-        SluiceHost.StartAsync(Pg, output, ini =>
+    private Task<TestPooler> StartAsync(Action<IniBuilder>? configure = null) =>
+        TestPooler.StartAsync(Pg, output, ini =>
         {
             ini.Setting("auth_type", "trust")
                 .Setting("pool_mode", "statement")
@@ -27,7 +29,7 @@ public sealed class ReplicationTests(ReplicationPostgresFixture fixture, ITestOu
             configure?.Invoke(ini);
         }, users: [("postgres", ""), (PostgresInstance.AppUser, PostgresInstance.AppPassword)]);
 
-    private Task<ProcessResult> PsqlAsync(SluiceHost host, string conninfo, params string[] commands)
+    private Task<ProcessResult> PsqlAsync(TestPooler host, string conninfo, params string[] commands)
     {
         List<string> args = ["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", $"host=127.0.0.1 port={host.PortText} dbname=postgres {conninfo}"];
         foreach (var command in commands)
@@ -120,13 +122,13 @@ public sealed class ReplicationTests(ReplicationPostgresFixture fixture, ITestOu
         var replication = new Dictionary<string, string> { ["replication"] = "database" };
 
         // The pool's only slot is held by an idle server: it is closed for the replication client.
-        var first = await RawPgClient.ConnectAsync(host.Port, "postgres", "postgres", null, replication);
+        var first = await RawPgClient.LoginOkAsync(host.Port, "postgres", "postgres", null, replication);
         try
         {
             Assert.Contains(host.LogLines, l => l.Contains("closing because: evicted", StringComparison.Ordinal));
             Assert.NotNull((await first.QueryAsync("IDENTIFY_SYSTEM")).FirstValue);
 
-            await using (var admin = await RawPgClient.ConnectAsync(host.Port, "postgres", "pgbouncer", null))
+            await using (var admin = await RawPgClient.LoginOkAsync(host.Port, "postgres", "pgbouncer", null))
             {
                 var servers = (await admin.QueryAsync("SHOW SERVERS")).ResultSets[0];
                 Assert.Equal("logical", Assert.Single(servers)[3]);
@@ -135,7 +137,7 @@ public sealed class ReplicationTests(ReplicationPostgresFixture fixture, ITestOu
             }
 
             // A second one waits for the slot, then gets a walsender of its own.
-            var pending = RawPgClient.ConnectAsync(host.Port, "postgres", "postgres", null, replication, TimeSpan.FromSeconds(30));
+            var pending = RawPgClient.LoginOkAsync(host.Port, "postgres", "postgres", null, replication, timeout: TimeSpan.FromSeconds(30));
             await Task.Delay(700);
             Assert.False(pending.IsCompleted, "a second replication client got a server beyond pool_size = 1");
             await first.DisposeAsync();
@@ -168,12 +170,12 @@ public sealed class ReplicationTests(ReplicationPostgresFixture fixture, ITestOu
     public async Task Reconnect_ClosesReplicationServersAtOnce()
     {
         await using var host = await StartAsync();
-        await using var client = await RawPgClient.ConnectAsync(host.Port, "postgres", "postgres", null,
+        await using var client = await RawPgClient.LoginOkAsync(host.Port, "postgres", "postgres", null,
             new Dictionary<string, string> { ["replication"] = "database" });
         Assert.NotNull((await client.QueryAsync("IDENTIFY_SYSTEM")).FirstValue);
 
         // A stream may never end by itself: its server is not left to finish like a pooled one.
-        await using (var admin = await RawPgClient.ConnectAsync(host.Port, "postgres", "pgbouncer", null))
+        await using (var admin = await RawPgClient.LoginOkAsync(host.Port, "postgres", "pgbouncer", null))
         {
             Assert.Null((await admin.QueryAsync("RECONNECT")).Error);
         }
@@ -186,11 +188,11 @@ public sealed class ReplicationTests(ReplicationPostgresFixture fixture, ITestOu
     {
         await using var host = await StartAsync(ini => ini.Setting("default_pool_size", 1).Setting("query_wait_timeout", 1));
         var replication = new Dictionary<string, string> { ["replication"] = "database" };
-        await using var first = await RawPgClient.ConnectAsync(host.Port, "postgres", "postgres", null, replication);
+        await using var first = await RawPgClient.LoginOkAsync(host.Port, "postgres", "postgres", null, replication);
 
         var sw = Stopwatch.StartNew();
         var e = await Assert.ThrowsAsync<RawPgException>(() =>
-            RawPgClient.ConnectAsync(host.Port, "postgres", "postgres", null, replication, TimeSpan.FromSeconds(30)));
+            RawPgClient.LoginOkAsync(host.Port, "postgres", "postgres", null, replication, timeout: TimeSpan.FromSeconds(30)));
         Assert.Contains("query_wait_timeout", e.Message);
         Assert.True(sw.Elapsed >= TimeSpan.FromSeconds(0.9), $"failed after {sw.Elapsed}, before query_wait_timeout");
         Assert.NotNull((await first.QueryAsync("IDENTIFY_SYSTEM")).FirstValue);

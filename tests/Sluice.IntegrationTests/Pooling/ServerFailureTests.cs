@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Pooling;
 
@@ -14,7 +15,7 @@ public sealed class ServerFailureTests(PostgresFixture fixture, ITestOutputHelpe
     [Fact]
     public async Task LinkedServerTerminated_ClientGetsError_AndPoolHeals()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output,
+        await using var host = await TestPooler.StartAsync(Pg, output,
             ini => ini.Setting("pool_mode", "session").Setting("default_pool_size", 1));
         var client = await host.OpenAsync();
         int pid;
@@ -45,7 +46,7 @@ public sealed class ServerFailureTests(PostgresFixture fixture, ITestOutputHelpe
     [Fact]
     public async Task IdleServerTerminated_NextClientIsNotHandedTheDeadServer()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output,
+        await using var host = await TestPooler.StartAsync(Pg, output,
             ini => ini.Setting("pool_mode", "transaction").Setting("default_pool_size", 1));
         await using var client = await host.OpenAsync();
         var pid = await client.ScalarAsync<int>("SELECT pg_backend_pid()");
@@ -61,7 +62,7 @@ public sealed class ServerFailureTests(PostgresFixture fixture, ITestOutputHelpe
     [Fact]
     public async Task ServerTerminatedMidTransaction_InTransactionMode_ClientGetsError_OthersUnaffected()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output,
+        await using var host = await TestPooler.StartAsync(Pg, output,
             ini => ini.Setting("pool_mode", "transaction").Setting("default_pool_size", 2));
         await using var other = await host.OpenAsync();
         var victim = await host.OpenAsync();

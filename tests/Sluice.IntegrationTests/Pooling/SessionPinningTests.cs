@@ -1,6 +1,7 @@
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Pooling;
 
@@ -16,8 +17,8 @@ public sealed class SessionPinningTests(PostgresFixture fixture, ITestOutputHelp
 
     private PostgresInstance Pg => fixture.Postgres;
 
-    private Task<SluiceHost> StartAsync(int poolSize, bool pin = true) =>
-        SluiceHost.StartAsync(Pg, output, ini =>
+    private Task<TestPooler> StartAsync(int poolSize, bool pin = true) =>
+        TestPooler.StartAsync(Pg, output, ini =>
         {
             ini.Setting("pool_mode", "transaction").Setting("default_pool_size", poolSize);
             if (!pin)
@@ -42,7 +43,7 @@ public sealed class SessionPinningTests(PostgresFixture fixture, ITestOutputHelp
     }
 
     /// <summary>Opens <paramref name="count"/> clients each inside a transaction, so together they hold every server of the pool.</summary>
-    private static async Task<List<(NpgsqlConnection Conn, NpgsqlTransaction Tx, int Pid, string WorkMem)>> HoldAllServersAsync(SluiceHost host, int count)
+    private static async Task<List<(NpgsqlConnection Conn, NpgsqlTransaction Tx, int Pid, string WorkMem)>> HoldAllServersAsync(TestPooler host, int count)
     {
         var held = new List<(NpgsqlConnection, NpgsqlTransaction, int, string)>();
         for (var i = 0; i < count; i++)

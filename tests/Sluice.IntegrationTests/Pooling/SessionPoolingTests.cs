@@ -1,6 +1,7 @@
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Pooling;
 
@@ -12,7 +13,7 @@ public sealed class SessionPoolingTests(PostgresFixture fixture, ITestOutputHelp
     [Fact]
     public async Task SessionState_SurvivesStatements_AndIsResetForNextClientOnSameServer()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output,
+        await using var host = await TestPooler.StartAsync(Pg, output,
             ini => ini.Setting("pool_mode", "session").Setting("default_pool_size", 1));
 
         int firstPid;
@@ -44,7 +45,7 @@ public sealed class SessionPoolingTests(PostgresFixture fixture, ITestOutputHelp
     [Fact]
     public async Task Session_KeepsOneServerForTheWholeSession_AndSecondClientWaits()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output,
+        await using var host = await TestPooler.StartAsync(Pg, output,
             ini => ini.Setting("pool_mode", "session").Setting("default_pool_size", 1));
 
         var a = await host.OpenAsync();

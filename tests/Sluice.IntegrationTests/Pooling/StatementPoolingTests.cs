@@ -1,6 +1,8 @@
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Pooling;
 
@@ -11,8 +13,8 @@ public sealed class StatementPoolingTests(PostgresFixture fixture, ITestOutputHe
 
     private PostgresInstance Pg => fixture.Postgres;
 
-    private Task<SluiceHost> StartAsync() =>
-        SluiceHost.StartAsync(Pg, output, ini => ini.Setting("pool_mode", "statement").Setting("default_pool_size", 1));
+    private Task<TestPooler> StartAsync() =>
+        TestPooler.StartAsync(Pg, output, ini => ini.Setting("pool_mode", "statement").Setting("default_pool_size", 1));
 
     [Fact]
     public async Task MultiStatementTransaction_IsRefused_Npgsql()
@@ -41,7 +43,7 @@ public sealed class StatementPoolingTests(PostgresFixture fixture, ITestOutputHe
     public async Task MultiStatementTransaction_IsRefused_SimpleProtocol()
     {
         await using var host = await StartAsync();
-        await using var raw = await RawPgClient.ConnectAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword);
+        await using var raw = await RawPgClient.LoginOkAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword);
         var r = await raw.QueryAsync("BEGIN; SELECT 1;");
         Assert.NotNull(r.Error);
         Assert.Contains(Refusal, r.Error!.Message, StringComparison.Ordinal);

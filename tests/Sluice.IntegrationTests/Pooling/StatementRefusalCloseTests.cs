@@ -1,5 +1,6 @@
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Pooling;
 
@@ -17,7 +18,7 @@ public sealed class StatementRefusalCloseTests(PostgresFixture fixture, ITestOut
     [Fact]
     public async Task RefusedTransactionBlock_ClosesTheServerForThatReason()
     {
-        await using var host = await SluiceHost.StartAsync(fixture.Postgres, output, ini => ini
+        await using var host = await TestPooler.StartAsync(fixture.Postgres, output, ini => ini
             .Setting("pool_mode", "statement")
             .Setting("default_pool_size", 1)
             .Setting("log_disconnections", 1));
@@ -25,8 +26,8 @@ public sealed class StatementRefusalCloseTests(PostgresFixture fixture, ITestOut
         // Several rounds: the two closes used to race, so one attempt could pass by luck.
         for (var i = 0; i < Rounds; i++)
         {
-            await using var raw = await host.ConnectRawAsync();
-            var r = await raw.QueryAsync("BEGIN");
+            await using var raw = await host.LoginOkAsync();
+            var r = await raw.QueryAsync("BEGIN", TimeSpan.FromSeconds(5));
             Assert.Contains(Refusal, r.Error?.Message ?? "", StringComparison.Ordinal);
             Assert.True(await raw.WaitForCloseAsync(TimeSpan.FromSeconds(5)), "the client should be disconnected");
         }

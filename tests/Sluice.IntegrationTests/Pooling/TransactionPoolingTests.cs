@@ -3,6 +3,8 @@ using System.Diagnostics;
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Pooling;
 
@@ -18,7 +20,7 @@ public sealed class TransactionPoolingTests(PostgresFixture fixture, ITestOutput
         const int TransactionsPerClient = 15;
         const int PoolSize = 3;
         await using var role = await TestRole.CreateAsync(Pg, "txpool");
-        await using var host = await SluiceHost.StartAsync(Pg, output,
+        await using var host = await TestPooler.StartAsync(Pg, output,
             ini => ini.Setting("pool_mode", "transaction").Setting("default_pool_size", PoolSize),
             users: [role.AuthFileEntry]);
 
@@ -92,12 +94,12 @@ public sealed class TransactionPoolingTests(PostgresFixture fixture, ITestOutput
     [Fact]
     public async Task ClientKilledMidTransaction_IsRolledBack_AndNextClientGetsCleanServer()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output,
+        await using var host = await TestPooler.StartAsync(Pg, output,
             ini => ini.Setting("pool_mode", "transaction").Setting("default_pool_size", 1));
         var table = Sql.UniqueName("killed");
         await Pg.ExecuteAsync($"CREATE TABLE {table} (id int); ALTER TABLE {table} OWNER TO app", PostgresInstance.AppDatabase);
 
-        var raw = await RawPgClient.ConnectAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword);
+        var raw = await RawPgClient.LoginOkAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword);
         var r = await raw.QueryAsync($"BEGIN; INSERT INTO {table} VALUES (1); SELECT txid_current()");
         Assert.Null(r.Error);
         Assert.Equal('T', r.TransactionStatus);
@@ -133,10 +135,10 @@ public sealed class TransactionPoolingTests(PostgresFixture fixture, ITestOutput
     [Fact]
     public async Task ClientKilledWhileQueryRunning_ServerIsNotReusedMidQuery()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output,
+        await using var host = await TestPooler.StartAsync(Pg, output,
             ini => ini.Setting("pool_mode", "transaction").Setting("default_pool_size", 1));
 
-        var raw = await RawPgClient.ConnectAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword);
+        var raw = await RawPgClient.LoginOkAsync(host.Port, PostgresInstance.AppUser, PostgresInstance.AppDatabase, PostgresInstance.AppPassword);
         await raw.SendQueryAsync("SELECT pg_sleep(2), 'stale'");
         await Task.Delay(200);
         raw.Abort();

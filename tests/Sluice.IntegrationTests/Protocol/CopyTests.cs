@@ -2,6 +2,7 @@ using Npgsql;
 using NpgsqlTypes;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Protocol;
 
@@ -13,8 +14,8 @@ public sealed class CopyTests(PostgresFixture fixture, ITestOutputHelper output)
 
     private PostgresInstance Pg => fixture.Postgres;
 
-    private Task<SluiceHost> StartAsync() =>
-        SluiceHost.StartAsync(Pg, output, ini => ini.Setting("pool_mode", "transaction").Setting("default_pool_size", 1));
+    private Task<TestPooler> StartAsync() =>
+        TestPooler.StartAsync(Pg, output, ini => ini.Setting("pool_mode", "transaction").Setting("default_pool_size", 1));
 
     [Fact]
     public async Task CopyIn_BinaryAndText_ThenCopyOut_TextAndBinary_RowCountsExact()

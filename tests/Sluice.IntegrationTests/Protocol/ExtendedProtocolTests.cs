@@ -2,6 +2,7 @@ using Npgsql;
 using NpgsqlTypes;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Protocol;
 
@@ -16,7 +17,7 @@ public sealed class ExtendedProtocolTests(PostgresFixture fixture, ITestOutputHe
     [InlineData("transaction")]
     public async Task LargeValues_RoundTripIntact(string mode)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("pool_mode", mode).Setting("default_pool_size", 1));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("pool_mode", mode).Setting("default_pool_size", 1));
         await using var conn = await host.OpenAsync();
         var rnd = new Random(1234);
         foreach (var size in new[] { 0, 1, 8191, 8192, 65_537, 1 << 20, 5 << 20 })
@@ -38,7 +39,7 @@ public sealed class ExtendedProtocolTests(PostgresFixture fixture, ITestOutputHe
     [Fact]
     public async Task ManyRowsAndResultSets_InOneBatch()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("pool_mode", "transaction").Setting("default_pool_size", 1));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("pool_mode", "transaction").Setting("default_pool_size", 1));
         await using var conn = await host.OpenAsync();
         await using var batch = new NpgsqlBatch(conn);
         for (var i = 1; i <= 20; i++)
@@ -66,7 +67,7 @@ public sealed class ExtendedProtocolTests(PostgresFixture fixture, ITestOutputHe
     [Fact]
     public async Task PreparedStatements_InSessionMode_SurviveAcrossTransactions()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("pool_mode", "session"));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("pool_mode", "session"));
         await using var conn = await host.OpenAsync();
         await using var cmd = new NpgsqlCommand("SELECT $1::int * $2::int", conn);
         cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = 0 });
@@ -87,7 +88,7 @@ public sealed class ExtendedProtocolTests(PostgresFixture fixture, ITestOutputHe
     [Fact]
     public async Task ParameterizedStatements_FromManyClients_InTransactionMode_AreNotMixedUp()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("pool_mode", "transaction").Setting("default_pool_size", 2));
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("pool_mode", "transaction").Setting("default_pool_size", 2));
         var conns = new List<NpgsqlConnection>();
         try
         {

@@ -4,6 +4,8 @@ using Sluice.IntegrationTests.Admin;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.IntegrationTests.Operations;
 using Sluice.Testing;
+using Sluice.Testing.Admin;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Transport;
 
@@ -14,8 +16,8 @@ namespace Sluice.IntegrationTests.Transport;
 [Collection(PostgresCollection.Name)]
 public sealed class AdminOverTlsTests(PostgresFixture fixture, TlsFixture tls, ITestOutputHelper output) : IClassFixture<TlsFixture>
 {
-    private Task<OpsHost> StartAsync(Action<IniBuilder>? configure = null) =>
-        OpsHost.StartAsync(fixture.Postgres, output, ini =>
+    private Task<TestPooler> StartAsync(Action<IniBuilder>? configure = null) =>
+        TestPooler.StartOperationsAsync(fixture.Postgres, output, ini =>
         {
             ini.Setting("client_tls_sslmode", "prefer")
                 .Setting("client_tls_cert_file", tls.ServerCertFile)
@@ -24,7 +26,7 @@ public sealed class AdminOverTlsTests(PostgresFixture fixture, TlsFixture tls, I
         });
 
     /// <summary>psql to the console with the given sslmode; \conninfo first names the TLS protocol when there is one.</summary>
-    private async Task<(PsqlResult Result, string ConnInfo)> ConsoleAsync(OpsHost host, string sslmode, params string[] commands)
+    private async Task<(PsqlResult Result, string ConnInfo)> ConsoleAsync(TestPooler host, string sslmode, params string[] commands)
     {
         string[] connect = ["-h", "127.0.0.1", "-p", host.Port.ToString(CultureInfo.InvariantCulture), "-U", OpsUsers.Admin, "-d", "pgbouncer",
             "-X", "-A", "-F", "|", "-P", "footer=off", "-v", "ON_ERROR_STOP=1"];
@@ -95,7 +97,7 @@ public sealed class AdminOverTlsTests(PostgresFixture fixture, TlsFixture tls, I
         await using var host = await StartAsync(ini => ini
             .Setting("server_tls_sslmode", "require")
             .Database("ssldb", $"host=127.0.0.1 port={tls.SslPostgres.Port.ToString(CultureInfo.InvariantCulture)} dbname={PostgresInstance.AppDatabase}"));
-        await using (var conn = new NpgsqlConnection(host.ConnectionString("ssldb", extra: "SSL Mode=Disable")))
+        await using (var conn = new NpgsqlConnection(host.ConnectionString(database: "ssldb", extra: "SSL Mode=Disable")))
         {
             await conn.OpenAsync();
             Assert.Equal(42, await conn.ScalarAsync<int>("SELECT 41 + 1"));

@@ -1,6 +1,7 @@
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Transport;
 
@@ -13,12 +14,12 @@ public sealed class CertIdentMapTests(PostgresFixture fixture, TlsFixture tls, I
 {
     private PostgresInstance Pg => fixture.Postgres;
 
-    private Task<SluiceHost> StartAsync()
+    private Task<TestPooler> StartAsync()
     {
         var hba = tls.Dir.WriteFile("certmap-hba.conf", "hostssl all all 127.0.0.1/32 cert map=certs\n");
         // The client certificate's common name is "app"; it may be scramuser, not md5user (nor app itself).
         var ident = tls.Dir.WriteFile("certmap-ident.conf", $"certs {PostgresInstance.AppUser} {PostgresInstance.ScramUser}\n");
-        return SluiceHost.StartAsync(Pg, output, ini => ini
+        return TestPooler.StartAsync(Pg, output, ini => ini
             .Setting("client_tls_sslmode", "require")
             .Setting("client_tls_cert_file", tls.ServerCertFile)
             .Setting("client_tls_key_file", tls.ServerKeyFile)
@@ -28,7 +29,7 @@ public sealed class CertIdentMapTests(PostgresFixture fixture, TlsFixture tls, I
             .Setting("auth_ident_file", ident));
     }
 
-    private Task<NpgsqlConnection> OpenWithCertificateAsync(SluiceHost host, string user) =>
+    private Task<NpgsqlConnection> OpenWithCertificateAsync(TestPooler host, string user) =>
         host.OpenAsync(user, password: null, tweak: b =>
         {
             b.SslMode = SslMode.Require;

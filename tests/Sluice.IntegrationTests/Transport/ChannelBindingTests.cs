@@ -9,6 +9,8 @@ using Npgsql;
 using Sluice.IntegrationTests.Hostile;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Transport;
 
@@ -23,12 +25,12 @@ public sealed class ChannelBindingTests(PostgresFixture fixture, TlsFixture tls,
 {
     private PostgresInstance Pg => fixture.Postgres;
 
-    private async Task<SluiceHost> StartAsync(string clientMode = "require")
+    private async Task<TestPooler> StartAsync(string clientMode = "require")
     {
         // scramuser with the SCRAM secret PostgreSQL stores (pass-through), app with its plain password.
         var secret = await Pg.GetScramSecretAsync(PostgresInstance.ScramUser)
             ?? throw new InvalidOperationException("scramuser has no SCRAM secret");
-        return await SluiceHost.StartAsync(Pg, output, ini => ini
+        return await TestPooler.StartAsync(Pg, output, ini => ini
                 .Setting("auth_type", "scram-sha-256")
                 .Setting("client_tls_sslmode", clientMode)
                 .Setting("client_tls_cert_file", tls.ServerCertFile)
@@ -165,11 +167,13 @@ public sealed class ChannelBindingTests(PostgresFixture fixture, TlsFixture tls,
     {
         private readonly Socket _socket;
         private readonly SslStream _stream;
+        private readonly PgReader _reader;
 
         private TlsScramClient(Socket socket, SslStream stream, byte[] serverEndPoint)
         {
             _socket = socket;
             _stream = stream;
+            _reader = new PgReader(stream);
             ServerEndPoint = serverEndPoint;
         }
 
@@ -203,7 +207,7 @@ public sealed class ChannelBindingTests(PostgresFixture fixture, TlsFixture tls,
                 },
             }, timeout.Token);
             var client = new TlsScramClient(socket, stream, SHA256.HashData(seen!));
-            await stream.WriteAsync(Packets.Startup(("user", user), ("database", PostgresInstance.AppDatabase)), timeout.Token);
+            await stream.WriteAsync(PgWire.Startup(("user", user), ("database", PostgresInstance.AppDatabase)), timeout.Token);
             var sasl = await client.ReadAsync() ?? throw new InvalidOperationException("EOF instead of AuthenticationSASL");
             Assert.Equal(10, sasl.AuthCode);
             foreach (var name in Encoding.ASCII.GetString(sasl.Body, 4, sasl.Body.Length - 4).Split('\0', StringSplitOptions.RemoveEmptyEntries))
@@ -218,7 +222,7 @@ public sealed class ChannelBindingTests(PostgresFixture fixture, TlsFixture tls,
         {
             var outcome = new Outcome();
             var bare = "n=,r=" + ScramClient.NewNonce();
-            await _stream.WriteAsync(Packets.SaslInitial(mechanism, gs2Header + bare));
+            await _stream.WriteAsync(PgWire.SaslInitial(mechanism, gs2Header + bare));
             var first = await ReadAsync();
             if (first is null)
             {
@@ -232,7 +236,7 @@ public sealed class ChannelBindingTests(PostgresFixture fixture, TlsFixture tls,
                 var (nonce, salt, iterations) = ScramClient.ParseServerFirst(serverFirst);
                 var withoutProof = $"c={Convert.ToBase64String([.. Encoding.UTF8.GetBytes(gs2Header), .. bindingData])},r={nonce}";
                 var proof = ScramClient.Proof(password, salt, iterations, bare, serverFirst, withoutProof);
-                await _stream.WriteAsync(Packets.SaslResponse($"{withoutProof},p={proof}"));
+                await _stream.WriteAsync(PgWire.SaslResponse($"{withoutProof},p={proof}"));
             }
             while (true)
             {
@@ -253,19 +257,8 @@ public sealed class ChannelBindingTests(PostgresFixture fixture, TlsFixture tls,
         /// <summary>One backend message, or null at EOF.</summary>
         private async Task<PgMessage?> ReadAsync()
         {
-            using var timeout = new CancellationTokenSource(HostileClient.DefaultTimeout);
-            var header = new byte[5];
-            try
-            {
-                await _stream.ReadExactlyAsync(header, timeout.Token);
-                var body = new byte[BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(1)) - 4];
-                await _stream.ReadExactlyAsync(body, timeout.Token);
-                return new PgMessage((char)header[0], body);
-            }
-            catch (Exception e) when (e is EndOfStreamException or IOException)
-            {
-                return null;
-            }
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            return await _reader.ReadMessageAsync(timeout.Token);
         }
 
         public async ValueTask DisposeAsync()

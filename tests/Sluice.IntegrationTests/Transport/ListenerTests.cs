@@ -1,5 +1,6 @@
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Transport;
 
@@ -16,7 +17,7 @@ public sealed class ListenerTests(PostgresFixture fixture, ITestOutputHelper out
     [Fact]
     public async Task PgIsReady_OverTcpAndUnixSocket_ReturnsZero()
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         Assert.True(File.Exists(Path.Combine(host.SocketDir!, $".s.PGSQL.{host.Port}")), "the Unix socket file is missing");
 
         var tcp = await ProcessRunner.RunAsync(Tool("pg_isready"), ["-h", "127.0.0.1", "-p", host.PortText, "-t", "5"], TimeSpan.FromSeconds(20));
@@ -35,7 +36,7 @@ public sealed class ListenerTests(PostgresFixture fixture, ITestOutputHelper out
     [InlineData(false)]
     public async Task Psql_RunsQuery_OverUnixSocketOrTcp(bool unixSocket)
     {
-        await using var host = await SluiceHost.StartAsync(Pg, output);
+        await using var host = await TestPooler.StartAsync(Pg, output);
         var hostArg = unixSocket ? host.SocketDir! : "127.0.0.1";
         var r = await ProcessRunner.RunAsync(Tool("psql"),
             ["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", hostArg, "-p", host.PortText, "-U", PostgresInstance.AppUser, PostgresInstance.AppDatabase,
@@ -55,7 +56,7 @@ public sealed class ListenerTests(PostgresFixture fixture, ITestOutputHelper out
     public async Task ExplicitPort_WithoutUnixSocket_ListensOnTcpOnly()
     {
         var port = TempFiles.GetFreeTcpPort();
-        await using var host = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("listen_port", port), unixSocket: false);
+        await using var host = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("listen_port", port), unixSocket: false);
         Assert.Equal(port, host.Port);
         Assert.Null(host.SocketDir);
         Assert.Single(host.Pooler.Endpoints);
@@ -67,11 +68,11 @@ public sealed class ListenerTests(PostgresFixture fixture, ITestOutputHelper out
     [Fact]
     public async Task SecondPooler_OnSamePort_FailsToStart()
     {
-        await using var first = await SluiceHost.StartAsync(Pg, output, unixSocket: false);
-        SluiceHost? second = null;
+        await using var first = await TestPooler.StartAsync(Pg, output, unixSocket: false);
+        TestPooler? second = null;
         try
         {
-            second = await SluiceHost.StartAsync(Pg, output, ini => ini.Setting("listen_port", first.Port), unixSocket: false);
+            second = await TestPooler.StartAsync(Pg, output, ini => ini.Setting("listen_port", first.Port), unixSocket: false);
         }
         catch (IOException e)
         {

@@ -9,6 +9,7 @@ using Sluice.Config;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.IntegrationTests.Operations;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Transport;
 
@@ -20,10 +21,10 @@ namespace Sluice.IntegrationTests.Transport;
 [Collection(PostgresCollection.Name)]
 public sealed class TlsReloadTests(PostgresFixture fixture, ITestOutputHelper output)
 {
-    private async Task<(OpsHost Host, string Cert, string Key)> StartAsync(TempDirectory dir, X509Certificate2 certificate)
+    private async Task<(TestPooler Host, string Cert, string Key)> StartAsync(TempDirectory dir, X509Certificate2 certificate)
     {
         var (cert, key) = WritePair(dir, certificate);
-        var host = await OpsHost.StartAsync(fixture.Postgres, output, ini => ini
+        var host = await TestPooler.StartOperationsAsync(fixture.Postgres, output, ini => ini
             .Setting("client_tls_sslmode", "prefer")   // prefer: the console below connects in plain text
             .Setting("client_tls_cert_file", cert)
             .Setting("client_tls_key_file", key));
@@ -126,14 +127,14 @@ public sealed class TlsReloadTests(PostgresFixture fixture, ITestOutputHelper ou
                 break;
         }
 
-        var e = await Assert.ThrowsAsync<ConfigException>(() => OpsHost.StartAsync(fixture.Postgres, output, configure));
+        var e = await Assert.ThrowsAsync<ConfigException>(() => TestPooler.StartOperationsAsync(fixture.Postgres, output, configure));
         output.WriteLine(e.Message);
         Assert.StartsWith("TLS setup failed: ", e.Message, StringComparison.Ordinal);
         Assert.Contains(broken, e.Message, StringComparison.Ordinal);
         Assert.Contains(breakage == "missing CA" ? "server_tls" : "client_tls", e.Message, StringComparison.Ordinal);
     }
 
-    private static async Task AssertTlsLoginAsync(OpsHost host)
+    private static async Task AssertTlsLoginAsync(TestPooler host)
     {
         await using var conn = new NpgsqlConnection(host.ConnectionString(extra: "SSL Mode=Require"));
         await conn.OpenAsync();

@@ -3,6 +3,7 @@ using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.IntegrationTests.Operations;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
 
 namespace Sluice.IntegrationTests.Transport;
 
@@ -24,7 +25,7 @@ public sealed class TlsRuntimeChangeTests(PostgresFixture fixture, TlsFixture tl
         using var second = TlsReloadTests.SelfSigned("second");
         var (cert, key) = TlsReloadTests.WritePair(dir, first, "first");
         var (newCert, newKey) = TlsReloadTests.WritePair(dir, second, "second");
-        await using var host = await OpsHost.StartAsync(fixture.Postgres, output, ini => ini
+        await using var host = await TestPooler.StartOperationsAsync(fixture.Postgres, output, ini => ini
             .Setting("client_tls_sslmode", "prefer")
             .Setting("client_tls_cert_file", cert)
             .Setting("client_tls_key_file", key));
@@ -44,7 +45,7 @@ public sealed class TlsRuntimeChangeTests(PostgresFixture fixture, TlsFixture tl
     [Fact]
     public async Task Set_UnknownTls13Cipher_IsLogged_AndTheOldSetupServes()
     {
-        await using var host = await OpsHost.StartAsync(fixture.Postgres, output, ini => ini
+        await using var host = await TestPooler.StartOperationsAsync(fixture.Postgres, output, ini => ini
             .Setting("client_tls_sslmode", "prefer")
             .Setting("client_tls_cert_file", tls.ServerCertFile)
             .Setting("client_tls_key_file", tls.ServerKeyFile));
@@ -62,7 +63,7 @@ public sealed class TlsRuntimeChangeTests(PostgresFixture fixture, TlsFixture tl
     [Fact]
     public async Task ServerTlsChange_ReplacesIdleServers_OtherReloadsKeepThem()
     {
-        await using var host = await OpsHost.StartAsync(fixture.Postgres, output);
+        await using var host = await TestPooler.StartOperationsAsync(fixture.Postgres, output);
         await using var conn = new NpgsqlConnection(host.ConnectionString());
         await conn.OpenAsync();
         var pid = await conn.ScalarAsync<int>("SELECT pg_backend_pid()");
@@ -82,7 +83,7 @@ public sealed class TlsRuntimeChangeTests(PostgresFixture fixture, TlsFixture tl
     [Fact]
     public async Task ServerTlsChange_ForgetsTheCachedLoginFailure()
     {
-        await using var host = await OpsHost.StartAsync(fixture.Postgres, output, ini => ini
+        await using var host = await TestPooler.StartOperationsAsync(fixture.Postgres, output, ini => ini
             .Setting("server_tls_sslmode", "disable")
             .Setting("server_login_retry", 300)
             .Database("ssldb", SslDatabase("127.0.0.1")));
@@ -102,7 +103,7 @@ public sealed class TlsRuntimeChangeTests(PostgresFixture fixture, TlsFixture tl
     public async Task RefusedServerCertificate_KeepsTheClientWaiting_UntilTheCaIsFixed()
     {
         var otherCa = tls.Dir.WriteFile("change-other-ca.crt", File.ReadAllText(tls.ForeignClientCertFile));
-        await using var host = await OpsHost.StartAsync(fixture.Postgres, output, ini => ini
+        await using var host = await TestPooler.StartOperationsAsync(fixture.Postgres, output, ini => ini
             .Setting("server_tls_sslmode", "verify-ca")
             .Setting("server_tls_ca_file", otherCa)
             .Setting("server_login_retry", 1)
@@ -120,7 +121,7 @@ public sealed class TlsRuntimeChangeTests(PostgresFixture fixture, TlsFixture tl
         Assert.True(await conn.ScalarAsync<bool>("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"));
     }
 
-    private static async Task<NpgsqlConnection> OpenAsync(OpsHost host, int timeoutSeconds = 15)
+    private static async Task<NpgsqlConnection> OpenAsync(TestPooler host, int timeoutSeconds = 15)
     {
         var conn = new NpgsqlConnection(host.ConnectionString(database: "ssldb", extra: $"Timeout={timeoutSeconds.ToString(CultureInfo.InvariantCulture)}"));
         try

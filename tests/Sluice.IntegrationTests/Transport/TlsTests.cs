@@ -8,6 +8,8 @@ using System.Text;
 using Npgsql;
 using Sluice.IntegrationTests.Infrastructure;
 using Sluice.Testing;
+using Sluice.Testing.Hosting;
+using Sluice.Testing.Wire;
 
 namespace Sluice.IntegrationTests.Transport;
 
@@ -22,8 +24,8 @@ public sealed class TlsTests(PostgresFixture fixture, TlsFixture tls, ITestOutpu
 
     private PostgresInstance Pg => fixture.Postgres;
 
-    private Task<SluiceHost> StartAsync(string clientMode, Action<IniBuilder>? configure = null) =>
-        SluiceHost.StartAsync(Pg, output, ini =>
+    private Task<TestPooler> StartAsync(string clientMode, Action<IniBuilder>? configure = null) =>
+        TestPooler.StartAsync(Pg, output, ini =>
         {
             ini.Setting("client_tls_sslmode", clientMode)
                 .Setting("client_tls_cert_file", tls.ServerCertFile)
@@ -33,7 +35,7 @@ public sealed class TlsTests(PostgresFixture fixture, TlsFixture tls, ITestOutpu
         });
 
     /// <summary>Runs psql with <c>\conninfo</c> (which names the TLS protocol when there is one) and <paramref name="sql"/>.</summary>
-    private async Task<ProcessResult> PsqlAsync(SluiceHost host, string options, string? password = PostgresInstance.AppPassword,
+    private async Task<ProcessResult> PsqlAsync(TestPooler host, string options, string? password = PostgresInstance.AppPassword,
         string user = PostgresInstance.AppUser, string sql = "SELECT 41 + 1")
     {
         var env = new Dictionary<string, string>
@@ -326,7 +328,7 @@ public sealed class TlsTests(PostgresFixture fixture, TlsFixture tls, ITestOutpu
         }
 
         // PgBouncer 1.25's default is prefer: no setting at all must work against a PostgreSQL without ssl.
-        await using (var host = await SluiceHost.StartAsync(Pg, output))
+        await using (var host = await TestPooler.StartAsync(Pg, output))
         {
             await using var conn = await host.OpenAsync();
             Assert.False(await conn.ScalarAsync<bool>(CheckSsl));
@@ -402,11 +404,13 @@ public sealed class TlsTests(PostgresFixture fixture, TlsFixture tls, ITestOutpu
     {
         private readonly Socket _socket;
         private readonly SslStream _stream;
+        private readonly PgReader _reader;
 
         private DirectTlsClient(Socket socket, SslStream stream)
         {
             _socket = socket;
             _stream = stream;
+            _reader = new PgReader(stream);
         }
 
         public static async Task<DirectTlsClient> ConnectAsync(int port, X509Certificate2 ca, bool alpn)
@@ -439,25 +443,10 @@ public sealed class TlsTests(PostgresFixture fixture, TlsFixture tls, ITestOutpu
             return new DirectTlsClient(socket, stream);
         }
 
-        public async Task SendStartupAsync(string user, string database)
-        {
-            var body = Encoding.UTF8.GetBytes($"user\0{user}\0database\0{database}\0\0");
-            var message = new byte[8 + body.Length];
-            BinaryPrimitives.WriteInt32BigEndian(message, message.Length);
-            BinaryPrimitives.WriteInt32BigEndian(message.AsSpan(4), 3 << 16);
-            body.CopyTo(message, 8);
-            await _stream.WriteAsync(message);
-        }
+        public async Task SendStartupAsync(string user, string database) =>
+            await _stream.WriteAsync(PgWire.Startup(("user", user), ("database", database)));
 
-        public async Task SendQueryAsync(string sql)
-        {
-            var body = Encoding.UTF8.GetBytes(sql + "\0");
-            var message = new byte[5 + body.Length];
-            message[0] = (byte)'Q';
-            BinaryPrimitives.WriteInt32BigEndian(message.AsSpan(1), 4 + body.Length);
-            body.CopyTo(message, 5);
-            await _stream.WriteAsync(message);
-        }
+        public async Task SendQueryAsync(string sql) => await _stream.WriteAsync(PgWire.Query(sql));
 
         /// <summary>Reads messages up to ReadyForQuery: their codes and the first column of each DataRow.</summary>
         public async Task<(List<char> Codes, List<string?> Values)> ReadUntilReadyAsync()
@@ -465,24 +454,20 @@ public sealed class TlsTests(PostgresFixture fixture, TlsFixture tls, ITestOutpu
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
             var codes = new List<char>();
             var values = new List<string?>();
-            var header = new byte[5];
             while (true)
             {
-                await _stream.ReadExactlyAsync(header, timeout.Token);
-                var body = new byte[BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(1)) - 4];
-                await _stream.ReadExactlyAsync(body, timeout.Token);
-                var code = (char)header[0];
-                codes.Add(code);
-                if (code == 'E')
+                var message = await _reader.ReadMessageAsync(timeout.Token)
+                    ?? throw new EndOfStreamException("Sluice closed the connection before ReadyForQuery");
+                codes.Add(message.Type);
+                if (message.Type == 'E')
                 {
-                    throw new InvalidOperationException("error from Sluice: " + Encoding.UTF8.GetString(body));
+                    throw new InvalidOperationException("error from Sluice: " + message);
                 }
-                if (code == 'D')
+                if (message.Type == 'D')
                 {
-                    var length = BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(2));
-                    values.Add(length < 0 ? null : Encoding.UTF8.GetString(body, 6, length));
+                    values.Add(message.Values[0]);
                 }
-                if (code == 'Z')
+                if (message.Type == 'Z')
                 {
                     return (codes, values);
                 }

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
+using Sluice.Testing.Wire;
 
 namespace Sluice.Testing.FakePostgres;
 

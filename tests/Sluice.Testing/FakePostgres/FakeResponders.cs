@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Sluice.Testing.Wire;
 
 namespace Sluice.Testing.FakePostgres;
 

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net.Sockets;
+using Sluice.Testing.Wire;
 
 namespace Sluice.Testing.FakePostgres;
 
@@ -21,7 +22,7 @@ public sealed class FakeServerConnection
         _socket = socket;
         Id = id;
         Token = token;
-        Reader = new PgReader(socket);
+        Reader = new PgReader(new NetworkStream(socket, ownsSocket: false));
     }
 
     /// <summary>1-based accept order (cancel connections count too).</summary>
@@ -43,7 +44,7 @@ public sealed class FakeServerConnection
     public IReadOnlyList<PgMessage> Received => [.. _received];
 
     /// <summary>The SQL of every Query read so far.</summary>
-    public IReadOnlyList<string> Queries => [.. _received.Where(m => m.Code == 'Q').Select(m => m.BodyCString())];
+    public IReadOnlyList<string> Queries => [.. _received.Where(m => m.Type == 'Q').Select(m => m.Text)];
 
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
 
@@ -184,8 +185,8 @@ public sealed class FakeServerConnection
         return message switch
         {
             null => throw new FakePeerClosedException("connection closed while a Query was expected"),
-            { Code: 'X' } => throw new FakePeerClosedException("Terminate received while a Query was expected"),
-            { Code: 'Q' } => message.BodyCString(),
+            { Type: 'X' } => throw new FakePeerClosedException("Terminate received while a Query was expected"),
+            { Type: 'Q' } => message.Text,
             _ => throw new InvalidDataException($"expected Query, got {message}"),
         };
     }
@@ -228,13 +229,13 @@ public sealed class FakeServerConnection
     {
         while (await ReadMessageAsync().ConfigureAwait(false) is { } message)
         {
-            switch (message.Code)
+            switch (message.Type)
             {
                 case 'X':
                     Close();
                     return;
                 case 'Q':
-                    var sql = message.BodyCString();
+                    var sql = message.Text;
                     if (respond is not null)
                     {
                         await respond(this, sql).ConfigureAwait(false);

@@ -1,5 +1,6 @@
 using Sluice.Admin;
 using Sluice.Config;
+using Sluice.Testing.Wire;
 
 namespace Sluice.Tests.Admin;
 
@@ -39,7 +40,7 @@ public sealed class AdminAccessTests
 
         var messages = AdminTestKit.Run(pooler, command, session);
 
-        var error = Assert.Single(messages).Fields();
+        var error = Assert.Single(messages).Fields;
         Assert.Equal("ERROR", error['S']);
         Assert.Equal("08P01", error['C']);
         Assert.Equal("admin access needed", error['M']);
@@ -58,7 +59,7 @@ public sealed class AdminAccessTests
 
         var messages = AdminTestKit.Run(pooler, command, session);
 
-        Assert.DoesNotContain(messages, m => m.Code == 'E');
+        Assert.DoesNotContain(messages, m => m.Type == 'E');
     }
 
     [Fact]
@@ -67,7 +68,7 @@ public sealed class AdminAccessTests
         var pooler = AdminTestKit.NewPooler();
         var session = AdminTestKit.Session(pooler, "stats", AdminAccessLevel.Stats);
 
-        var error = Assert.Single(AdminTestKit.Run(pooler, "frobnicate now;", session)).Fields();
+        var error = Assert.Single(AdminTestKit.Run(pooler, "frobnicate now;", session)).Fields;
 
         Assert.Equal("invalid command 'frobnicate now;', use SHOW HELP;", error['M']);
     }
@@ -77,7 +78,7 @@ public sealed class AdminAccessTests
     [InlineData("KILL")]
     public void DatabaseCommands_NeedAKnownDatabase(string command)
     {
-        var error = Assert.Single(AdminTestKit.Run(AdminTestKit.NewPooler(), command + " nosuchdb")).Fields();
+        var error = Assert.Single(AdminTestKit.Run(AdminTestKit.NewPooler(), command + " nosuchdb")).Fields;
 
         Assert.Equal("no such database: nosuchdb", error['M']);
     }
@@ -85,7 +86,7 @@ public sealed class AdminAccessTests
     [Fact]
     public void Reload_WithoutAConfigFile_FailsWithF0000()
     {
-        var error = Assert.Single(AdminTestKit.Run(AdminTestKit.NewPooler(), "RELOAD")).Fields();
+        var error = Assert.Single(AdminTestKit.Run(AdminTestKit.NewPooler(), "RELOAD")).Fields;
 
         Assert.Equal("F0000", error['C']);
         Assert.Equal("RELOAD failed, see logs for additional details", error['M']);
@@ -108,7 +109,7 @@ public sealed class AdminAccessTests
     [InlineData("SET no_such_key = 1", "SET failed: unknown parameter: no_such_key")]
     public void Set_IsValidated(string command, string message)
     {
-        var error = Assert.Single(AdminTestKit.Run(AdminTestKit.NewPooler(), command)).Fields();
+        var error = Assert.Single(AdminTestKit.Run(AdminTestKit.NewPooler(), command)).Fields;
 
         Assert.Equal(message, error['M']);
     }
@@ -118,8 +119,8 @@ public sealed class AdminAccessTests
     {
         var messages = AdminTestKit.Run(AdminTestKit.NewPooler(), "SET DateStyle TO 'ISO'");
 
-        Assert.Equal(['N', 'C'], messages.Select(m => m.Code));
-        Assert.Equal("SET ignored", messages[0].Fields()['M']);
-        Assert.Equal("SET", messages[1].Text());
+        Assert.Equal(['N', 'C'], messages.Select(m => m.Type));
+        Assert.Equal("SET ignored", messages[0].Fields['M']);
+        Assert.Equal("SET", messages[1].Text);
     }
 }

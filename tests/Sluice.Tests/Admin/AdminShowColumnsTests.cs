@@ -1,5 +1,6 @@
 using Sluice.Testing.Admin;
 using Sluice.Admin;
+using Sluice.Testing.Wire;
 
 namespace Sluice.Tests.Admin;
 
@@ -22,9 +23,9 @@ public sealed class AdminShowColumnsTests
         {
             Assert.Equal(type switch { 23 => 4, 20 => 8, _ => -1 }, length);
         }
-        Assert.All(messages.Skip(1).SkipLast(1), m => Assert.Equal(columns.Count, m.Values().Count));
-        Assert.Equal('C', messages[^1].Code);
-        Assert.Equal("SHOW", messages[^1].Text());
+        Assert.All(messages.Skip(1).SkipLast(1), m => Assert.Equal(columns.Count, m.Values.Count));
+        Assert.Equal('C', messages[^1].Type);
+        Assert.Equal("SHOW", messages[^1].Text);
     }
 
     [Fact]
@@ -63,8 +64,8 @@ public sealed class AdminShowColumnsTests
     {
         var messages = AdminTestKit.Run(AdminTestKit.NewPooler(), "SHOW HELP");
 
-        Assert.Equal(['N', 'C'], messages.Select(m => m.Code));
-        var fields = messages[0].Fields();
+        Assert.Equal(['N', 'C'], messages.Select(m => m.Type));
+        var fields = messages[0].Fields;
         Assert.Equal("NOTICE", fields['S']);
         Assert.Equal("00000", fields['C']);
         Assert.Equal("Console usage", fields['M']);
@@ -82,6 +83,6 @@ public sealed class AdminShowColumnsTests
         var messages = AdminTestKit.Run(AdminTestKit.NewPooler(), "SHOW " + name);
 
         Assert.Equal([(name.ToLowerInvariant(), 25, (short)-1)], messages[0].Columns());
-        Assert.Equal([value], messages[1].Values());
+        Assert.Equal([value], messages[1].Values);
     }
 }

@@ -7,6 +7,7 @@ using Sluice.Config;
 using Sluice.Hosting;
 using Sluice.Pooling;
 using Sluice.Protocol;
+using Sluice.Testing.Wire;
 
 namespace Sluice.Tests.Admin;
 
@@ -36,105 +37,31 @@ internal static class AdminTestKit
         return new ConsoleSession(new ClientConnection(pooler, socket, isUnixSocket: false), null, user, access);
     }
 
-    public static List<Message> Run(Pooler pooler, string query, ConsoleSession? session = null)
+    public static List<PgMessage> Run(Pooler pooler, string query, ConsoleSession? session = null)
     {
         var output = new MessageBuilder();
         AdminCommands.ExecuteAsync(new AdminContext(pooler, session, output), query).AsTask().GetAwaiter().GetResult();
         return Decode(output.ToArray());
     }
 
-    public static List<Message> Decode(byte[] bytes)
+    public static List<PgMessage> Decode(byte[] bytes)
     {
-        var messages = new List<Message>();
+        var messages = new List<PgMessage>();
         var pos = 0;
         while (pos < bytes.Length)
         {
             var code = (char)bytes[pos];
             var length = BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(pos + 1));
-            messages.Add(new Message(code, bytes.AsSpan(pos + 5, length - 4).ToArray()));
+            messages.Add(new PgMessage(code, bytes.AsSpan(pos + 5, length - 4).ToArray()));
             pos += 1 + length;
         }
         return messages;
     }
 
-    internal sealed record Message(char Code, byte[] Body)
-    {
-        /// <summary>RowDescription → (name, type OID, type length).</summary>
-        public List<(string Name, int TypeOid, short TypeLength)> Columns()
-        {
-            Assert.Equal('T', Code);
-            var count = BinaryPrimitives.ReadInt16BigEndian(Body);
-            var pos = 2;
-            var columns = new List<(string, int, short)>();
-            for (var i = 0; i < count; i++)
-            {
-                var name = ReadCString(Body, ref pos);
-                pos += 4 + 2;   // table OID, attribute number
-                var type = BinaryPrimitives.ReadInt32BigEndian(Body.AsSpan(pos));
-                var typeLength = BinaryPrimitives.ReadInt16BigEndian(Body.AsSpan(pos + 4));
-                pos += 4 + 2 + 4 + 2;
-                columns.Add((name, type, typeLength));
-            }
-            Assert.Equal(Body.Length, pos);
-            return columns;
-        }
-
-        /// <summary>DataRow → values (null for SQL NULL).</summary>
-        public List<string?> Values()
-        {
-            Assert.Equal('D', Code);
-            var count = BinaryPrimitives.ReadInt16BigEndian(Body);
-            var pos = 2;
-            var values = new List<string?>();
-            for (var i = 0; i < count; i++)
-            {
-                var length = BinaryPrimitives.ReadInt32BigEndian(Body.AsSpan(pos));
-                pos += 4;
-                if (length < 0)
-                {
-                    values.Add(null);
-                    continue;
-                }
-                values.Add(Encoding.UTF8.GetString(Body, pos, length));
-                pos += length;
-            }
-            Assert.Equal(Body.Length, pos);
-            return values;
-        }
-
-        /// <summary>ErrorResponse / NoticeResponse fields by their code letter.</summary>
-        public Dictionary<char, string> Fields()
-        {
-            Assert.True(Code is 'E' or 'N');
-            var fields = new Dictionary<char, string>();
-            var pos = 0;
-            while (Body[pos] != 0)
-            {
-                var field = (char)Body[pos++];
-                fields[field] = ReadCString(Body, ref pos);
-            }
-            return fields;
-        }
-
-        public string Text()
-        {
-            var pos = 0;
-            return ReadCString(Body, ref pos);
-        }
-    }
-
     /// <summary>The rows of a result set as dictionaries keyed by column name.</summary>
-    public static List<Dictionary<string, string?>> Records(List<Message> messages)
+    public static List<Dictionary<string, string?>> Records(List<PgMessage> messages)
     {
         var columns = messages[0].Columns().Select(c => c.Name).ToList();
-        return [.. messages.Where(m => m.Code == 'D').Select(m => m.Values().Select((v, i) => (columns[i], v)).ToDictionary(p => p.Item1, p => p.v))];
-    }
-
-    private static string ReadCString(byte[] body, ref int pos)
-    {
-        var end = Array.IndexOf(body, (byte)0, pos);
-        var text = Encoding.UTF8.GetString(body, pos, end - pos);
-        pos = end + 1;
-        return text;
+        return [.. messages.Where(m => m.Type == 'D').Select(m => m.Values.Select((v, i) => (columns[i], v)).ToDictionary(p => p.Item1, p => p.v))];
     }
 }

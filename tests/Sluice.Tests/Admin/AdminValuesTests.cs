@@ -2,6 +2,7 @@ using Microsoft.Extensions.Time.Testing;
 using Sluice.Admin;
 using Sluice.Config;
 using Sluice.Stats;
+using Sluice.Testing.Wire;
 
 namespace Sluice.Tests.Admin;
 
@@ -87,7 +88,7 @@ public sealed class AdminValuesTests
 
         var state = AdminTestKit.Records(AdminTestKit.Run(pooler, "SHOW STATE")).ToDictionary(r => r["key"]!, r => r["value"]);
         var lists = AdminTestKit.Records(AdminTestKit.Run(pooler, "SHOW LISTS")).Select(r => r["list"]).ToList();
-        var version = AdminTestKit.Run(pooler, "SHOW VERSION")[1].Values().Single();
+        var version = AdminTestKit.Run(pooler, "SHOW VERSION")[1].Values.Single();
 
         Assert.Equal(new Dictionary<string, string?> { ["active"] = "yes", ["paused"] = "no", ["suspended"] = "no" }, state);
         Assert.Equal(

@@ -1,4 +1,5 @@
 using Sluice.Admin;
+using Sluice.Testing.Wire;
 
 namespace Sluice.Tests.Admin;
 
@@ -28,14 +29,14 @@ public sealed class KillClientArgumentTests
     [Fact]
     public void TextArgument_IsAnInvalidPointer()
     {
-        var error = Assert.Single(AdminTestKit.Run(AdminTestKit.NewPooler(), "KILL_CLIENT non_existant_client_id")).Fields();
+        var error = Assert.Single(AdminTestKit.Run(AdminTestKit.NewPooler(), "KILL_CLIENT non_existant_client_id")).Fields;
         Assert.Equal("invalid client pointer supplied", error['M']);
     }
 
     [Fact]
     public void UnknownId_IsNotFound()
     {
-        var error = Assert.Single(AdminTestKit.Run(AdminTestKit.NewPooler(), "KILL_CLIENT 1000")).Fields();
+        var error = Assert.Single(AdminTestKit.Run(AdminTestKit.NewPooler(), "KILL_CLIENT 1000")).Fields;
         Assert.Equal("client not found", error['M']);
     }
 }

@@ -1,5 +1,6 @@
 using Sluice.Admin;
 using Sluice.Protocol;
+using Sluice.Testing.Wire;
 
 namespace Sluice.Tests.Admin;
 
@@ -16,11 +17,11 @@ public sealed class ResultSetWriterTests
 
         var messages = AdminTestKit.Decode(b.ToArray());
 
-        Assert.Equal(['T', 'D', 'D', 'C'], messages.Select(m => m.Code));
+        Assert.Equal(['T', 'D', 'D', 'C'], messages.Select(m => m.Type));
         Assert.Equal([("name", 25, (short)-1), ("n", 23, (short)4), ("big", 20, (short)8), ("num", 1700, (short)-1)], messages[0].Columns());
-        Assert.Equal(["é", "42", "1099511627776", null], messages[1].Values());
-        Assert.Equal([null, "-1", "0", "123456789012345"], messages[2].Values());
-        Assert.Equal("SHOW", messages[3].Text());
+        Assert.Equal(["é", "42", "1099511627776", null], messages[1].Values);
+        Assert.Equal([null, "-1", "0", "123456789012345"], messages[2].Values);
+        Assert.Equal("SHOW", messages[3].Text);
     }
 
     [Fact]
@@ -38,8 +39,8 @@ public sealed class ResultSetWriterTests
 
         var messages = AdminTestKit.Decode(b.ToArray());
 
-        Assert.Equal('R', messages[0].Code);
-        var parameters = messages.Where(m => m.Code == 'S').Select(m =>
+        Assert.Equal('R', messages[0].Type);
+        var parameters = messages.Where(m => m.Type == 'S').Select(m =>
         {
             var parts = System.Text.Encoding.UTF8.GetString(m.Body).Split('\0');
             return (parts[0], parts[1]);
@@ -51,8 +52,8 @@ public sealed class ResultSetWriterTests
         Assert.Equal("GMT", parameters["TimeZone"]);
         Assert.Equal("on", parameters["standard_conforming_strings"]);
         Assert.Equal("on", parameters["is_superuser"]);
-        Assert.Equal('K', messages[^2].Code);
-        Assert.Equal('Z', messages[^1].Code);
+        Assert.Equal('K', messages[^2].Type);
+        Assert.Equal('Z', messages[^1].Type);
         Assert.Equal((byte)'I', messages[^1].Body[0]);
     }
 }

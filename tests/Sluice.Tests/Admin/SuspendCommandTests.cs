@@ -1,4 +1,5 @@
 using Sluice.Admin;
+using Sluice.Testing.Wire;
 
 namespace Sluice.Tests.Admin;
 
@@ -14,13 +15,13 @@ public sealed class SuspendCommandTests
         var pooler = AdminTestKit.NewPooler();
 
         var reply = Assert.Single(AdminTestKit.Run(pooler, "SUSPEND"));
-        Assert.Equal('C', reply.Code);
+        Assert.Equal('C', reply.Type);
         Assert.True(pooler.IsSuspended);
         Assert.Equal("yes", State(pooler)["suspended"]);
         Assert.Equal("no", State(pooler)["paused"]);
         Assert.Equal("no", State(pooler)["active"]);
 
-        Assert.Equal('C', Assert.Single(AdminTestKit.Run(pooler, "RESUME")).Code);
+        Assert.Equal('C', Assert.Single(AdminTestKit.Run(pooler, "RESUME")).Type);
         Assert.False(pooler.IsSuspended);
         Assert.Equal("yes", State(pooler)["active"]);
     }
@@ -33,7 +34,7 @@ public sealed class SuspendCommandTests
         var pooler = AdminTestKit.NewPooler();
         AdminTestKit.Run(pooler, "SUSPEND");
 
-        var error = Assert.Single(AdminTestKit.Run(pooler, second)).Fields();
+        var error = Assert.Single(AdminTestKit.Run(pooler, second)).Fields;
 
         Assert.Equal("already suspended/paused", error['M']);
     }
@@ -44,7 +45,7 @@ public sealed class SuspendCommandTests
         var pooler = AdminTestKit.NewPooler();
         AdminTestKit.Run(pooler, "PAUSE appdb");
 
-        var error = Assert.Single(AdminTestKit.Run(pooler, "SUSPEND")).Fields();
+        var error = Assert.Single(AdminTestKit.Run(pooler, "SUSPEND")).Fields;
 
         Assert.Equal("cannot suspend with paused databases", error['M']);
         Assert.False(pooler.IsSuspended);
@@ -53,7 +54,7 @@ public sealed class SuspendCommandTests
     [Fact]
     public void Suspend_TakesNoArgument()
     {
-        var error = Assert.Single(AdminTestKit.Run(AdminTestKit.NewPooler(), "SUSPEND now")).Fields();
+        var error = Assert.Single(AdminTestKit.Run(AdminTestKit.NewPooler(), "SUSPEND now")).Fields;
 
         Assert.StartsWith("invalid command", error['M'], StringComparison.Ordinal);
     }

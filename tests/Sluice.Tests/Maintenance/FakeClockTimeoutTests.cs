@@ -1,7 +1,8 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using Sluice.Testing.FakePostgres;
-using static Sluice.Tests.Maintenance.FakeClockHost;
+using Sluice.Testing.Wire;
+using static Sluice.Tests.Maintenance.FakeClock;
 
 namespace Sluice.Tests.Maintenance;
 
@@ -15,13 +16,13 @@ public sealed class FakeClockTimeoutTests
 
     private static TimeSpan S(double seconds) => TimeSpan.FromSeconds(seconds);
 
-    private static char Status(List<PgMessage> reply) => reply[^1].TransactionStatus;
+    private static char Status(RawQueryResult reply) => reply[^1].TransactionStatus;
 
-    private static async Task<List<PgMessage>> OkAsync(PgTestClient client, string sql)
+    private static async Task<RawQueryResult> OkAsync(RawPgClient client, string sql)
     {
         var reply = await client.QueryAsync(sql);
-        Assert.True(reply.Count > 0 && reply[^1].Code == 'Z', $"{sql}: " + string.Join(" | ", reply));
-        Assert.DoesNotContain(reply, m => m.Code == 'E');
+        Assert.True(reply.Count > 0 && reply[^1].Type == 'Z', $"{sql}: " + string.Join(" | ", reply));
+        Assert.DoesNotContain(reply, m => m.Type == 'E');
         return reply;
     }
 
@@ -63,7 +64,7 @@ public sealed class FakeClockTimeoutTests
 
         await OkAsync(holder, "COMMIT");
         var reply = await waiter.ReadUntilReadyAsync();
-        Assert.Contains(reply, m => m.Code == 'D');
+        Assert.Contains(reply, m => m.Type == 'D');
     }
 
     // ------------------------------------------------------------------ reserve_pool
@@ -84,7 +85,7 @@ public sealed class FakeClockTimeoutTests
 
         await host.AdvanceAsync(S(2));
         var reply = await waiter.ReadUntilReadyAsync();
-        Assert.Contains(reply, m => m.Code == 'D');
+        Assert.Contains(reply, m => m.Type == 'D');
         Assert.Equal(2, host.Fake.StartupCount);
         Assert.Equal(2, host.Pool.ServerCount);
 
@@ -97,7 +98,7 @@ public sealed class FakeClockTimeoutTests
         await AssertSilentAsync(third, "both the pool and the reserve are in use");
         Assert.Equal(2, host.Fake.StartupCount);
         await OkAsync(waiter, "COMMIT");
-        Assert.Contains(await third.ReadUntilReadyAsync(), m => m.Code == 'D');
+        Assert.Contains(await third.ReadUntilReadyAsync(), m => m.Type == 'D');
     }
 
     [Fact]
@@ -114,7 +115,7 @@ public sealed class FakeClockTimeoutTests
         await AssertSilentAsync(waiter, "no reserve pool");
         Assert.Equal(1, host.Fake.StartupCount);
         await OkAsync(holder, "COMMIT");
-        Assert.Contains(await waiter.ReadUntilReadyAsync(), m => m.Code == 'D');
+        Assert.Contains(await waiter.ReadUntilReadyAsync(), m => m.Type == 'D');
     }
 
     // ------------------------------------------------------------------ server_lifetime

@@ -1,4 +1,4 @@
-using static Sluice.Tests.Maintenance.FakeClockHost;
+using static Sluice.Tests.Maintenance.FakeClock;
 
 namespace Sluice.Tests.Maintenance;
 
@@ -24,8 +24,8 @@ public sealed class FakeClockWaitNotifyTests
         await host.AdvanceAsync(TimeSpan.FromSeconds(2));
         var notice = await waiter.ReadAsync(TimeSpan.FromSeconds(5));
         Assert.NotNull(notice);
-        Assert.Equal('N', notice.Code);
-        Assert.Equal(QueuedNotice, notice.ErrorFields()['M']);
+        Assert.Equal('N', notice.Type);
+        Assert.Equal(QueuedNotice, notice.Fields['M']);
 
         // Once per wait: more time in the same wait sends nothing more.
         await host.AdvanceAsync(TimeSpan.FromSeconds(10));

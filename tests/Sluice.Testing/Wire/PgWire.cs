@@ -2,36 +2,7 @@ using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Sluice.Testing.FakePostgres;
-
-/// <summary>One typed protocol message: its code byte and the body after the length field.</summary>
-public sealed record PgMessage(char Code, byte[] Body)
-{
-    /// <summary>The body as a NUL-terminated string (Query text, CommandComplete tag).</summary>
-    public string BodyCString() => PgWire.ReadCString(Body, 0, out _);
-
-    /// <summary>Fields of an ErrorResponse / NoticeResponse body by field code ('S', 'V', 'C', 'M', ...).</summary>
-    public IReadOnlyDictionary<char, string> ErrorFields() => PgWire.ParseErrorFields(Body);
-
-    /// <summary>Name and value of a ParameterStatus body.</summary>
-    public (string Name, string Value) ParameterStatus()
-    {
-        var name = PgWire.ReadCString(Body, 0, out var next);
-        return (name, PgWire.ReadCString(Body, next, out _));
-    }
-
-    /// <summary>The status byte of a ReadyForQuery.</summary>
-    public char TransactionStatus => Code == 'Z' ? (char)Body[0] : throw new InvalidOperationException($"'{Code}' is not ReadyForQuery");
-
-    public override string ToString() => Code switch
-    {
-        'Q' or 'C' => $"{Code} {BodyCString()}",
-        'E' or 'N' => $"{Code} {string.Join(' ', ErrorFields().Select(f => $"{f.Key}={f.Value}"))}",
-        'S' => $"S {ParameterStatus().Name}={ParameterStatus().Value}",
-        'Z' => $"Z {TransactionStatus}",
-        _ => $"{Code} ({Body.Length} bytes)",
-    };
-}
+namespace Sluice.Testing.Wire;
 
 /// <summary>
 /// A deliberately independent encoder/decoder of the PostgreSQL v3 wire format for the fake server and test
@@ -96,11 +67,81 @@ public static class PgWire
         return Untyped(Body([.. parts]));
     }
 
+    /// <summary>A v3 StartupMessage with a correct length.</summary>
+    public static byte[] Startup(params (string Key, string Value)[] parameters) =>
+        Startup(parameters.Select(p => new KeyValuePair<string, string>(p.Key, p.Value)));
+
+    /// <summary>Just a typed header that claims <paramref name="length"/> (which counts itself), for lying-length tests.</summary>
+    public static byte[] TypedHeader(char code, int length) => [(byte)code, .. Int32(length)];
+
+    public static byte[] CString(string s) => [.. Encoding.UTF8.GetBytes(s), 0];
+
+    public static byte[] Int16(short value)
+    {
+        var b = new byte[2];
+        BinaryPrimitives.WriteInt16BigEndian(b, value);
+        return b;
+    }
+
+    public static byte[] Int32(int value)
+    {
+        var b = new byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(b, value);
+        return b;
+    }
+
     public static byte[] CancelRequest(int processId, int secretKey) => Untyped(Body(CancelRequestCode, processId, secretKey));
 
     public static byte[] Query(string sql) => Message('Q', Body(sql));
 
     public static byte[] Terminate() => Message('X', []);
+
+    /// <summary>SASLInitialResponse: mechanism, Int32 length of the data, the data.</summary>
+    public static byte[] SaslInitial(string mechanism, string data) =>
+        SaslInitial(mechanism, Encoding.UTF8.GetBytes(data), Encoding.UTF8.GetByteCount(data));
+
+    /// <summary>SASLInitialResponse whose declared data length may lie.</summary>
+    public static byte[] SaslInitial(string mechanism, byte[] data, int declaredLength) =>
+        Message('p', [.. CString(mechanism), .. Int32(declaredLength), .. data]);
+
+    public static byte[] SaslResponse(string data) => Message('p', Encoding.UTF8.GetBytes(data));
+
+    public static byte[] Parse(string name, string query, params int[] oids) =>
+        Message('P', [.. CString(name), .. CString(query), .. Int16((short)oids.Length), .. oids.SelectMany(Int32)]);
+
+    /// <summary>Bind with text parameters (null = SQL NULL) and text results.</summary>
+    public static byte[] Bind(string portal, string statement, params string?[] values)
+    {
+        var parts = new List<object?> { portal, statement, (short)0, (short)values.Length };
+        foreach (var value in values)
+        {
+            if (value is null)
+            {
+                parts.Add(-1);
+                continue;
+            }
+            var bytes = Encoding.UTF8.GetBytes(value);
+            parts.Add(bytes.Length);
+            parts.Add(bytes);
+        }
+        parts.Add((short)0);
+        return Message('B', Body([.. parts]));
+    }
+
+    public static byte[] Describe(char kind, string name) => Message('D', Body(kind, name));
+
+    public static byte[] Close(char kind, string name) => Message('C', Body(kind, name));
+
+    public static byte[] Execute(string portal = "", int maxRows = 0) => Message('E', Body(portal, maxRows));
+
+    public static byte[] Sync() => Message('S', []);
+
+    public static byte[] Flush() => Message('H', []);
+
+    /// <summary>The reply types as a string, e.g. "12DCZ".</summary>
+    public static string Types(IEnumerable<PgMessage> messages) => string.Concat(messages.Select(m => m.Type));
+
+    public static string Show(IEnumerable<PgMessage> messages) => string.Join(' ', messages);
 
     public static byte[] AuthenticationOk() => Message('R', Body(0));
 
@@ -204,122 +245,5 @@ public static class PgWire
             var n = await socket.SendAsync(data, SocketFlags.None, token).ConfigureAwait(false);
             data = data[n..];
         }
-    }
-}
-
-/// <summary>Buffered reading of whole messages from a socket.</summary>
-public sealed class PgReader
-{
-    private readonly Socket _socket;
-    private byte[] _buffer = new byte[8192];
-    private int _start;
-    private int _end;
-
-    public PgReader(Socket socket) => _socket = socket;
-
-    /// <summary>Reads exactly <paramref name="count"/> bytes; null on EOF (or reset) before that.</summary>
-    public async Task<byte[]?> ReadExactAsync(int count, CancellationToken token)
-    {
-        if (!await EnsureAsync(count, token).ConfigureAwait(false))
-        {
-            return null;
-        }
-        var bytes = _buffer.AsSpan(_start, count).ToArray();
-        _start += count;
-        return bytes;
-    }
-
-    /// <summary>Reads a typed message; null on EOF/reset.</summary>
-    public async Task<PgMessage?> ReadMessageAsync(CancellationToken token)
-    {
-        var header = await ReadExactAsync(5, token).ConfigureAwait(false);
-        if (header is null)
-        {
-            return null;
-        }
-        var length = BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(1));
-        if (length < 4)
-        {
-            throw new InvalidDataException($"message '{(char)header[0]}' with invalid length {length}");
-        }
-        var body = await ReadExactAsync(length - 4, token).ConfigureAwait(false);
-        return body is null ? null : new PgMessage((char)header[0], body);
-    }
-
-    /// <summary>Reads an untyped startup-phase packet; returns its body (after the length), null on EOF.</summary>
-    public async Task<byte[]?> ReadUntypedAsync(CancellationToken token)
-    {
-        var header = await ReadExactAsync(4, token).ConfigureAwait(false);
-        if (header is null)
-        {
-            return null;
-        }
-        var length = BinaryPrimitives.ReadInt32BigEndian(header);
-        if (length < 8 || length > 100_000)
-        {
-            throw new InvalidDataException($"startup packet with invalid length {length}");
-        }
-        return await ReadExactAsync(length - 4, token).ConfigureAwait(false);
-    }
-
-    /// <summary>Waits until the peer closes the connection (discarding anything it sends); false on timeout/cancel.</summary>
-    public async Task<bool> WaitForEofAsync(CancellationToken token)
-    {
-        try
-        {
-            while (true)
-            {
-                _start = _end = 0;
-                var n = await _socket.ReceiveAsync(_buffer.AsMemory(), SocketFlags.None, token).ConfigureAwait(false);
-                if (n == 0)
-                {
-                    return true;
-                }
-            }
-        }
-        catch (SocketException)
-        {
-            return true;
-        }
-        catch (ObjectDisposedException)
-        {
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
-
-    private async Task<bool> EnsureAsync(int count, CancellationToken token)
-    {
-        while (_end - _start < count)
-        {
-            if (_start > 0)
-            {
-                _buffer.AsSpan(_start, _end - _start).CopyTo(_buffer);
-                _end -= _start;
-                _start = 0;
-            }
-            if (_buffer.Length < count)
-            {
-                Array.Resize(ref _buffer, Math.Max(count, _buffer.Length * 2));
-            }
-            int n;
-            try
-            {
-                n = await _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, token).ConfigureAwait(false);
-            }
-            catch (SocketException)
-            {
-                return false;   // reset by peer counts as end of stream here
-            }
-            if (n == 0)
-            {
-                return false;
-            }
-            _end += n;
-        }
-        return true;
     }
 }

@@ -1,8 +1,9 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using Xunit.Abstractions;
 
-namespace Sluice.IntegrationTests.Infrastructure;
+namespace Sluice.Testing.Hosting;
 
 /// <summary>
 /// Logger provider for the in-process pooler: keeps the most recent lines in memory (for assertion messages and
