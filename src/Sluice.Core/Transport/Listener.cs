@@ -9,15 +9,16 @@ namespace Sluice.Transport;
 internal sealed class Listener : IDisposable
 {
     private readonly Socket _socket;
-    private readonly string? _unixPath;
+    private readonly string? _unixPath;   // a socket file to delete at the end; null for TCP and abstract names
     private readonly Action<Socket, bool> _onAccepted;
     private readonly ILogger _logger;
     private int _disposed;
 
-    private Listener(Socket socket, string description, string? unixPath, Action<Socket, bool> onAccepted, ILogger logger)
+    private Listener(Socket socket, string description, bool isUnix, string? unixPath, Action<Socket, bool> onAccepted, ILogger logger)
     {
         _socket = socket;
         Description = description;
+        IsUnix = isUnix;
         _unixPath = unixPath;
         _onAccepted = onAccepted;
         _logger = logger;
@@ -27,7 +28,11 @@ internal sealed class Listener : IDisposable
 
     public EndPoint LocalEndPoint => _socket.LocalEndPoint!;
 
-    public bool IsUnix => _unixPath is not null;
+    /// <summary>
+    /// A Unix socket, file or abstract (<c>@name</c>): its clients are local connections (HBA <c>local</c>
+    /// rules, peer authentication, no TLS offered), whether or not there is a file to clean up.
+    /// </summary>
+    public bool IsUnix { get; }
 
     public static Listener BindTcp(IPEndPoint endPoint, int backlog, bool reusePort, Action<Socket, bool> onAccepted, ILogger logger)
     {
@@ -56,7 +61,7 @@ internal sealed class Listener : IDisposable
         }
         var bound = (IPEndPoint)socket.LocalEndPoint!;
         var text = bound.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{bound.Address}]:{bound.Port}" : $"{bound.Address}:{bound.Port}";
-        return new Listener(socket, text, null, onAccepted, logger);
+        return new Listener(socket, text, isUnix: false, unixPath: null, onAccepted, logger);
     }
 
     public static Listener BindUnix(string path, int mode, int backlog, Action<Socket, bool> onAccepted, ILogger logger)
@@ -85,7 +90,8 @@ internal sealed class Listener : IDisposable
             socket.Dispose();
             throw;
         }
-        return new Listener(socket, "unix:" + path, abstractName ? null : path, onAccepted, logger);
+        var shown = abstractName ? "@" + path[1..] : path;   // as unix_socket_dir spells it, not with a NUL
+        return new Listener(socket, "unix:" + shown, isUnix: true, unixPath: abstractName ? null : path, onAccepted, logger);
     }
 
     public void Start() => _ = AcceptLoopAsync();

@@ -56,10 +56,12 @@ public sealed class RawPgClient : IAsyncDisposable
     public static Task<RawPgClient> ConnectAsync(int port, int? receiveBufferSize = null) =>
         ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), receiveBufferSize);
 
-    /// <summary>Opens a TCP connection; nothing is sent.</summary>
+    /// <summary>Opens a TCP or Unix-socket connection; nothing is sent.</summary>
     public static async Task<RawPgClient> ConnectAsync(EndPoint endPoint, int? receiveBufferSize = null, TimeSpan? timeout = null)
     {
-        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var socket = endPoint.AddressFamily == AddressFamily.Unix
+            ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
+            : new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         if (receiveBufferSize is { } size)
         {
             // Set before connect so the advertised window is small from the start.
