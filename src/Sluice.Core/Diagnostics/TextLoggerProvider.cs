@@ -7,9 +7,9 @@ namespace Sluice.Diagnostics;
 /// Writes log lines to stderr, the logfile and syslog, in PgBouncer's line format or as JSON.
 /// A line is written by the thread that logs it, as PgBouncer does: handing every line to a writer thread
 /// cost a futex wake and two context switches per line, which at log_connections' two lines per login was a
-/// large part of a login's CPU. Only when another thread is writing at that moment (a slow terminal, a
-/// stalled pipe) is the line queued for the writer thread instead, so a stuck output holds up at most the one
-/// thread that is writing, never the others.
+/// large part of a login's CPU. Only when another thread has been writing for more than a few milliseconds (a
+/// slow terminal, a stalled pipe) is the line queued for the writer thread instead, so a stuck output holds up at most the one
+/// thread that is writing (and each other thread for at most a few milliseconds), never the others.
 /// </summary>
 public sealed class TextLoggerProvider : ILoggerProvider
 {
@@ -21,6 +21,7 @@ public sealed class TextLoggerProvider : ILoggerProvider
         });
     private readonly Thread _writer;
     private readonly Lock _writeLock = new();
+    private static readonly TimeSpan ContendedWriteWait = TimeSpan.FromMilliseconds(5);
     private int _queued;
     private readonly TimeProvider _time;
     private readonly bool _stderr;
@@ -109,7 +110,11 @@ public sealed class TextLoggerProvider : ILoggerProvider
         var line = _json
             ? JsonSerializer.Serialize(new LogRecord(now.UtcDateTime.ToString("O"), Environment.ProcessId, PgBouncerLogFormatter.LevelName(level), eventId.Id, eventId.Name, message, exception?.ToString()), LogRecordContext.Default.LogRecord)
             : PgBouncerLogFormatter.Format(now, level, message, exception);
-        if (Volatile.Read(ref _queued) == 0 && _writeLock.TryEnter())
+        // Another thread writing a line holds the lock for microseconds: waiting that long is far cheaper than the
+        // queue's hand-off (a thread-pool wake and the writer thread's wake, measured at about one of each per
+        // login line). Only a writer stuck longer than the bound sends this line, and every line after it while
+        // lines are queued, to the writer thread.
+        if (Volatile.Read(ref _queued) == 0 && _writeLock.TryEnter(ContendedWriteWait))
         {
             try
             {

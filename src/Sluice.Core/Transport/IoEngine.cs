@@ -34,6 +34,7 @@ internal static class IoEngine
             return new SocketConnection(socket);
         }
         var connection = EventLoopGroup.Shared.Adopt(socket);
+        connection.WatchConnect();
         try
         {
             await ConnectNonBlockingAsync(connection, socket, endPoint, token).ConfigureAwait(false);
@@ -50,7 +51,6 @@ internal static class IoEngine
     {
         while (true)
         {
-            connection.BeforeConnect();
             try
             {
                 socket.Connect(endPoint);
@@ -58,23 +58,31 @@ internal static class IoEngine
             }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
             {
-                if (socket.AddressFamily == AddressFamily.Unix)
+                if (socket.AddressFamily != AddressFamily.Unix)
                 {
-                    // A Unix socket refuses with EAGAIN while its listen backlog is full; the connect has to be
-                    // tried again, it never completes by itself.
-                    await Task.Delay(10, token).ConfigureAwait(false);
-                    continue;
+                    break;
                 }
+                // A Unix socket refuses with EAGAIN while its listen backlog is full; the connect has to be tried
+                // again, it never completes by itself.
+                await Task.Delay(10, token).ConfigureAwait(false);
             }
-            await connection.WaitForConnectAsync(token).ConfigureAwait(false);
+        }
+        // The connect is under way. An edge is only a hint (a socket not yet connected reports a hang-up too), so
+        // each wake-up asks the socket itself; the flag is cleared before asking, so no edge is lost in between.
+        while (true)
+        {
+            connection.BeforeConnectCheck();
             // .NET already translates SO_ERROR's errno into a SocketError number.
             var error = (int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
             if (error != 0)
             {
                 throw new SocketException(error);
             }
-            _ = socket.Connected;   // lets Socket see the finished connect, so RemoteEndPoint and friends work
-            return;
+            if (socket.Connected)   // polls the socket for the finished connect, so RemoteEndPoint and friends work
+            {
+                return;
+            }
+            await connection.WaitForConnectAsync(token).ConfigureAwait(false);
         }
     }
 

@@ -142,10 +142,11 @@ internal sealed class EpollConnection : Connection
         var write = Volatile.Read(ref _write);
         if (write is null)
         {
-            // Made after a send found the buffer full, so an edge may have come before anyone listened: the
-            // new flag starts ready and the next attempt finds out.
+            // The first send that found the buffer full: from now on the loop reports output edges too (the
+            // registration change reports room that came in the meantime, so none is missed).
             write = new Readiness();
             Volatile.Write(ref _write, write);
+            _loop.WatchWrites(this);
         }
         while (!rest.IsEmpty)
         {
@@ -238,18 +239,18 @@ internal sealed class EpollConnection : Connection
         }
     }
 
-    /// <summary>
-    /// Completes when a non-blocking connect has finished (the socket turned writable); the caller reads SO_ERROR.
-    /// Call <see cref="BeforeConnect"/> before starting the connect, so its edge is not missed.
-    /// </summary>
-    public ValueTask WaitForConnectAsync(CancellationToken cancellationToken) => _write!.WaitAsync(cancellationToken);
-
-    public void BeforeConnect()
+    /// <summary>Starts reporting output edges before a non-blocking connect, whose completion is one.</summary>
+    public void WatchConnect()
     {
-        var write = new Readiness();
-        write.BeforeAttempt();
-        Volatile.Write(ref _write, write);
+        Volatile.Write(ref _write, new Readiness());
+        _loop.WatchWrites(this);
     }
+
+    /// <summary>Called before each look at whether the connect finished, so an edge after the look wakes the wait.</summary>
+    public void BeforeConnectCheck() => _write!.BeforeAttempt();
+
+    /// <summary>Completes at the next output edge (or hang-up) after <see cref="BeforeConnectCheck"/>.</summary>
+    public ValueTask WaitForConnectAsync(CancellationToken cancellationToken) => _write!.WaitAsync(cancellationToken);
 
     /// <summary>
     /// Hands the socket back to .NET's engine for a TLS handshake (SslStream works on a NetworkStream): the loop

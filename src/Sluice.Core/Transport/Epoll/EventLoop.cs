@@ -12,6 +12,8 @@ internal sealed unsafe class EventLoop
 {
     private const int MaxEventsPerWait = 256;
 
+    private const uint ReadEvents = LibC.EPOLLIN | LibC.EPOLLRDHUP | LibC.EPOLLET;
+
     private readonly int _epoll;
     private readonly Lock _slotsLock = new();
     private EpollConnection?[] _slots = new EpollConnection?[64];
@@ -30,7 +32,11 @@ internal sealed unsafe class EventLoop
         thread.UnsafeStart();
     }
 
-    /// <summary>Adds a socket for its whole life: in, out, hang-up, edge-triggered, as .NET's own engine does.</summary>
+    /// <summary>
+    /// Adds a socket for its whole life, edge-triggered, for input and hang-ups only: a new socket is writable at
+    /// once, and watching that from the start would wake the loop once per connection for nothing. Output is
+    /// added by <see cref="WatchWrites"/> when a send first finds the socket buffer full (or a connect starts).
+    /// </summary>
     public ulong Register(EpollConnection connection)
     {
         int slot;
@@ -50,7 +56,7 @@ internal sealed unsafe class EventLoop
         }
         var registration = ((ulong)generation << 32) | (uint)slot;
         var epollEvent = stackalloc byte[16];
-        LibC.WriteEpollEvent(epollEvent, LibC.EPOLLIN | LibC.EPOLLOUT | LibC.EPOLLRDHUP | LibC.EPOLLET, registration);
+        LibC.WriteEpollEvent(epollEvent, ReadEvents, registration);
         if (LibC.EpollCtl(_epoll, LibC.EPOLL_CTL_ADD, (int)connection.Socket.SafeHandle.DangerousGetHandle(), epollEvent) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
@@ -91,6 +97,33 @@ internal sealed unsafe class EventLoop
         catch (ObjectDisposedException)
         {
             // Already closed: the kernel dropped the registration with the descriptor.
+        }
+        finally
+        {
+            if (addedRef)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Adds output edges to a socket's registration. The kernel checks the socket as it changes the registration,
+    /// so room that appeared before this call is still reported.
+    /// </summary>
+    public void WatchWrites(EpollConnection connection)
+    {
+        var handle = connection.Socket.SafeHandle;
+        var addedRef = false;
+        try
+        {
+            handle.DangerousAddRef(ref addedRef);
+            var epollEvent = stackalloc byte[16];
+            LibC.WriteEpollEvent(epollEvent, ReadEvents | LibC.EPOLLOUT, connection.Registration);
+            if (LibC.EpollCtl(_epoll, LibC.EPOLL_CTL_MOD, (int)handle.DangerousGetHandle(), epollEvent) != 0)
+            {
+                throw new System.Net.Sockets.SocketException(EpollConnection.ToSocketError(Marshal.GetLastPInvokeError()));
+            }
         }
         finally
         {

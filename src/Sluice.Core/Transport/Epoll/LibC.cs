@@ -21,6 +21,7 @@ internal static unsafe partial class LibC
 
     public const int EPOLL_CTL_ADD = 1;
     public const int EPOLL_CTL_DEL = 2;
+    public const int EPOLL_CTL_MOD = 3;
     public const int EPOLL_CLOEXEC = 0x80000;
 
     public const int MSG_PEEK = 0x2;
