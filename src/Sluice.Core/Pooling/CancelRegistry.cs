@@ -64,27 +64,14 @@ internal sealed class CancelRegistry(ILogger logger, Func<TimeSpan> waitTimeout,
             Log.CancelDropped(logger, "cancel request for idle client");
             return;
         }
-        var endPoint = server.ConnectEndPoint;
-        using var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, endPoint.AddressFamily == AddressFamily.Unix ? ProtocolType.Unspecified : ProtocolType.Tcp);
+        var b = new MessageBuilder(16);
+        FrontendMessages.WriteCancelRequest(b, server.BackendProcessId, server.BackendSecretKey);
         try
         {
-            var wait = waitTimeout();
-            using var timeout = new CancellationTokenSource(wait > TimeSpan.Zero ? wait : Timeout.InfiniteTimeSpan);
-            await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
-            var b = new MessageBuilder(16);
-            FrontendMessages.WriteCancelRequest(b, server.BackendProcessId, server.BackendSecretKey);
-            await socket.SendAsync(b.Written, SocketFlags.None, timeout.Token).ConfigureAwait(false);
-            // PostgreSQL closes the connection once it has processed the request.
-            await socket.ReceiveAsync(new byte[1], SocketFlags.None, timeout.Token).ConfigureAwait(false);
-            Log.CancelForwarded(logger, server.Peer);
-        }
-        catch (Exception e) when (e is SocketException or OperationCanceledException)
-        {
-            Log.CancelDropped(logger, e.Message);
+            await SendCancelAsync(server.ConnectEndPoint, b, server.Peer).ConfigureAwait(false);
         }
         finally
         {
-            socket.CloseQuietly();
             server.EndCancel();
         }
     }
@@ -119,34 +106,24 @@ internal sealed class CancelRegistry(ILogger logger, Func<TimeSpan> waitTimeout,
         {
             endPoint = new DnsEndPoint(peer.Host, peer.Port);
         }
-        await SendCancelAsync(endPoint, processId, secretKey - 1, $"peer {peerId}").ConfigureAwait(false);
+        var b = new MessageBuilder(16);
+        FrontendMessages.WriteCancelRequest(b, processId, secretKey - 1);
+        await SendCancelAsync(endPoint, b, $"peer {peerId}").ConfigureAwait(false);
     }
 
     /// <summary>Opens a connection, sends the CancelRequest and waits for the other side to close it.</summary>
-    private async Task SendCancelAsync(EndPoint endPoint, int processId, int secretKey, string target)
+    private async Task SendCancelAsync(EndPoint endPoint, MessageBuilder request, string target)
     {
-        var family = endPoint is DnsEndPoint ? AddressFamily.InterNetwork : endPoint.AddressFamily;
-        using var socket = endPoint is DnsEndPoint
-            ? new Socket(SocketType.Stream, ProtocolType.Tcp)
-            : new Socket(family, SocketType.Stream, family == AddressFamily.Unix ? ProtocolType.Unspecified : ProtocolType.Tcp);
         try
         {
             var wait = waitTimeout();
             using var timeout = new CancellationTokenSource(wait > TimeSpan.Zero ? wait : Timeout.InfiniteTimeSpan);
-            await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
-            var b = new MessageBuilder(16);
-            FrontendMessages.WriteCancelRequest(b, processId, secretKey);
-            await socket.SendAsync(b.Written, SocketFlags.None, timeout.Token).ConfigureAwait(false);
-            await socket.ReceiveAsync(new byte[1], SocketFlags.None, timeout.Token).ConfigureAwait(false);
+            await CancelDialer.SendAndAwaitCloseAsync(endPoint, request.Written, timeout.Token).ConfigureAwait(false);
             Log.CancelForwarded(logger, target);
         }
-        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
         {
             Log.CancelDropped(logger, e.Message);
-        }
-        finally
-        {
-            socket.CloseQuietly();
         }
     }
 
