@@ -16,8 +16,6 @@ internal static class IoEngine
 
     public static bool UsesEventLoops { get; } = Choose(Environment.GetEnvironmentVariable(EnvironmentVariable));
 
-    public static string Name => UsesEventLoops ? "epoll" : "sockets";
-
     /// <summary>Wraps an accepted or connected socket.</summary>
     public static Connection Adopt(Socket socket) =>
         UsesEventLoops ? EventLoopGroup.Shared.Adopt(socket) : new SocketConnection(socket);

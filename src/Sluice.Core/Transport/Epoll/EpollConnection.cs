@@ -97,36 +97,23 @@ internal sealed class EpollConnection : Connection
     /// <summary>Bytes read (0 at end of stream), or -1 when the socket is empty for now. Throws on a socket error.</summary>
     private unsafe int TryReceive(Span<byte> buffer, int flags = 0)
     {
-        var handle = Socket.SafeHandle;
-        var addedRef = false;
-        try
+        using var lease = new DescriptorLease(Socket.SafeHandle);
+        _read.BeforeAttempt();
+        nint received;
+        fixed (byte* bytes = buffer)
         {
-            // The reference keeps the descriptor number from being closed and reused under this call.
-            handle.DangerousAddRef(ref addedRef);
-            _read.BeforeAttempt();
-            nint received;
-            fixed (byte* bytes = buffer)
-            {
-                received = LibC.Recv((int)handle.DangerousGetHandle(), bytes, (nuint)buffer.Length, flags);
-            }
-            if (received >= 0)
-            {
-                // A peek leaves the bytes where they were, so the socket stays readable.
-                if ((received == buffer.Length || flags == LibC.MSG_PEEK) && received > 0)
-                {
-                    _read.MayHaveMore();
-                }
-                return (int)received;
-            }
+            received = LibC.Recv(lease.Descriptor, bytes, (nuint)buffer.Length, flags);
+        }
+        if (received < 0)
+        {
             return Failed(Marshal.GetLastPInvokeError(), _read);
         }
-        finally
+        // A full buffer may have left more behind; a peek leaves the bytes where they were.
+        if (received > 0 && (received == buffer.Length || flags == LibC.MSG_PEEK))
         {
-            if (addedRef)
-            {
-                handle.DangerousRelease();
-            }
+            _read.MayHaveMore();
         }
+        return (int)received;
     }
 
     public override ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
@@ -163,34 +150,22 @@ internal sealed class EpollConnection : Connection
     /// <summary>Bytes sent, or -1 when the socket buffer is full. Throws on a socket error.</summary>
     private unsafe int TrySend(ReadOnlySpan<byte> data, Readiness? write = null)
     {
-        var handle = Socket.SafeHandle;
-        var addedRef = false;
-        try
+        using var lease = new DescriptorLease(Socket.SafeHandle);
+        write?.BeforeAttempt();
+        nint sent;
+        fixed (byte* bytes = data)
         {
-            handle.DangerousAddRef(ref addedRef);
-            write?.BeforeAttempt();
-            nint sent;
-            fixed (byte* bytes = data)
-            {
-                sent = LibC.Send((int)handle.DangerousGetHandle(), bytes, (nuint)data.Length, LibC.MSG_NOSIGNAL);
-            }
-            if (sent >= 0)
-            {
-                if (sent == data.Length)
-                {
-                    write?.MayHaveMore();
-                }
-                return (int)sent;
-            }
+            sent = LibC.Send(lease.Descriptor, bytes, (nuint)data.Length, LibC.MSG_NOSIGNAL);
+        }
+        if (sent < 0)
+        {
             return Failed(Marshal.GetLastPInvokeError(), write);
         }
-        finally
+        if (sent == data.Length)
         {
-            if (addedRef)
-            {
-                handle.DangerousRelease();
-            }
+            write?.MayHaveMore();
         }
+        return (int)sent;
     }
 
     private static int Failed(int errno, Readiness? direction)

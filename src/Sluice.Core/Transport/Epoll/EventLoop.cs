@@ -26,7 +26,7 @@ internal sealed unsafe class EventLoop
         _epoll = LibC.EpollCreate1(LibC.EPOLL_CLOEXEC);
         if (_epoll < 0)
         {
-            throw new System.Net.Sockets.SocketException(Marshal.GetLastPInvokeError());
+            throw new System.Net.Sockets.SocketException(EpollConnection.ToSocketError(Marshal.GetLastPInvokeError()));
         }
         var thread = new Thread(Run) { IsBackground = true, Name = $"sluice-io-{index}" };
         thread.UnsafeStart();
@@ -57,11 +57,12 @@ internal sealed unsafe class EventLoop
         var registration = ((ulong)generation << 32) | (uint)slot;
         var epollEvent = stackalloc byte[16];
         LibC.WriteEpollEvent(epollEvent, ReadEvents, registration);
-        if (LibC.EpollCtl(_epoll, LibC.EPOLL_CTL_ADD, (int)connection.Socket.SafeHandle.DangerousGetHandle(), epollEvent) != 0)
+        using var lease = new DescriptorLease(connection.Socket.SafeHandle);
+        if (LibC.EpollCtl(_epoll, LibC.EPOLL_CTL_ADD, lease.Descriptor, epollEvent) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
             Release(slot);
-            throw new System.Net.Sockets.SocketException(errno);
+            throw new System.Net.Sockets.SocketException(EpollConnection.ToSocketError(errno));
         }
         return registration;
     }
@@ -87,23 +88,14 @@ internal sealed unsafe class EventLoop
         {
             return;
         }
-        var handle = connection.Socket.SafeHandle;
-        var addedRef = false;
         try
         {
-            handle.DangerousAddRef(ref addedRef);
-            LibC.EpollCtl(_epoll, LibC.EPOLL_CTL_DEL, (int)handle.DangerousGetHandle(), null);
+            using var lease = new DescriptorLease(connection.Socket.SafeHandle);
+            LibC.EpollCtl(_epoll, LibC.EPOLL_CTL_DEL, lease.Descriptor, null);
         }
         catch (ObjectDisposedException)
         {
             // Already closed: the kernel dropped the registration with the descriptor.
-        }
-        finally
-        {
-            if (addedRef)
-            {
-                handle.DangerousRelease();
-            }
         }
     }
 
@@ -113,24 +105,12 @@ internal sealed unsafe class EventLoop
     /// </summary>
     public void WatchWrites(EpollConnection connection)
     {
-        var handle = connection.Socket.SafeHandle;
-        var addedRef = false;
-        try
+        using var lease = new DescriptorLease(connection.Socket.SafeHandle);
+        var epollEvent = stackalloc byte[16];
+        LibC.WriteEpollEvent(epollEvent, ReadEvents | LibC.EPOLLOUT, connection.Registration);
+        if (LibC.EpollCtl(_epoll, LibC.EPOLL_CTL_MOD, lease.Descriptor, epollEvent) != 0)
         {
-            handle.DangerousAddRef(ref addedRef);
-            var epollEvent = stackalloc byte[16];
-            LibC.WriteEpollEvent(epollEvent, ReadEvents | LibC.EPOLLOUT, connection.Registration);
-            if (LibC.EpollCtl(_epoll, LibC.EPOLL_CTL_MOD, (int)handle.DangerousGetHandle(), epollEvent) != 0)
-            {
-                throw new System.Net.Sockets.SocketException(EpollConnection.ToSocketError(Marshal.GetLastPInvokeError()));
-            }
-        }
-        finally
-        {
-            if (addedRef)
-            {
-                handle.DangerousRelease();
-            }
+            throw new System.Net.Sockets.SocketException(EpollConnection.ToSocketError(Marshal.GetLastPInvokeError()));
         }
     }
 

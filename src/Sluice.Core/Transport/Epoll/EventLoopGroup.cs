@@ -25,8 +25,6 @@ internal sealed class EventLoopGroup
 
     public static EventLoopGroup Shared => SharedGroup.Value;
 
-    public int Count => _loops.Length;
-
     public EpollConnection Adopt(Socket socket) =>
         new(socket, _loops[(int)(Interlocked.Increment(ref _next) % (uint)_loops.Length)]);
 
